@@ -1,0 +1,413 @@
+//! Shared elementwise machinery: scalar helpers (lerp, sign, casts), hyperparameter validation,
+//! the pre-step guard (lengths, state size, non-finite scan) and the driver that runs a rule's
+//! fused loop over zipped slices, through the SIMD dispatch and, with the `rayon` feature, in
+//! parallel chunks.
+//!
+//! Rules never loop over indices themselves: they implement [`Kernel`] for a tuple of slices and
+//! hand it to [`apply`]. The loop bodies use only `+ - * /`, `sqrt`, `abs`, `min`/`max` and
+//! selects, which IEEE-754 rounds identically in every vector width, so every dispatch path and
+//! every chunking gives bit-identical results.
+
+use num_traits::Float;
+
+use crate::Error;
+
+/// `f64 -> T`; total for every IEEE float type (`NaN` only if `T` cannot represent a value at all).
+#[inline(always)]
+pub(crate) fn cast<T: Float>(x: f64) -> T {
+    T::from(x).unwrap_or_else(T::nan)
+}
+
+/// `T -> f64`; `NaN` if `T` has no `f64` representation.
+#[inline(always)]
+pub(crate) fn to_f64<T: Float>(x: T) -> f64 {
+    x.to_f64().unwrap_or(f64::NAN)
+}
+
+/// `beta^step` in `f64`, as Python computes `beta ** step`.
+#[inline]
+pub(crate) fn powi(beta: f64, step: u64) -> f64 {
+    Float::powf(beta, step as f64)
+}
+
+/// `sqrt` in `f64` that also works under `no_std` + `libm`.
+#[inline]
+pub(crate) fn sqrt(x: f64) -> f64 {
+    Float::sqrt(x)
+}
+
+/// `torch.sign` / `jnp.sign`: `1`, `-1`, or `0` for zero (unlike `Float::signum`, which gives `±1`).
+#[inline(always)]
+pub(crate) fn sign<T: Float>(x: T) -> T {
+    let pos = if x > T::zero() { T::one() } else { T::zero() };
+    let neg = if x < T::zero() { T::one() } else { T::zero() };
+    pos - neg
+}
+
+/// ATen's `lerp(a, b, w)` with a scalar weight, split so the loop body is branch-free:
+/// `|w| < 0.5 ? a + w*(b - a) : b - (b - a)*(1 - w)`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lerp<T> {
+    small: bool,
+    coeff: T,
+}
+
+impl<T: Float> Lerp<T> {
+    /// The weight is computed in `f64` (as Python does) and cast to `T`, as ATen does.
+    #[inline]
+    pub(crate) fn new(weight: f64) -> Self {
+        let w: T = cast(weight);
+        let small = w.abs() < cast(0.5);
+        // `b - (b - a)*(1 - w)` == `b + (-(1 - w))*(b - a)` exactly: negation is exact.
+        let coeff = if small { w } else { -(T::one() - w) };
+        Lerp { small, coeff }
+    }
+
+    /// `lerp(a, b)`.
+    #[inline(always)]
+    pub(crate) fn at(&self, a: T, b: T) -> T {
+        let base = if self.small { a } else { b };
+        base + self.coeff * (b - a)
+    }
+}
+
+/// optax's `update_moment`: `(1 - decay)*g + decay*t`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ema<T> {
+    decay: T,
+    one_minus_decay: T,
+}
+
+impl<T: Float> Ema<T> {
+    pub(crate) fn new(decay: f64) -> Self {
+        Ema { decay: cast(decay), one_minus_decay: cast(1.0 - decay) }
+    }
+
+    /// The new average from the old one `t` and the new value `g`.
+    #[inline(always)]
+    pub(crate) fn at(&self, t: T, g: T) -> T {
+        self.one_minus_decay * g + self.decay * t
+    }
+}
+
+/// The shared knobs of every rule: learning rate, `maximize` and the non-finite guard.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub(crate) struct Common {
+    pub(crate) lr: f64,
+    pub(crate) maximize: bool,
+    pub(crate) check_finite: bool,
+}
+
+impl Common {
+    pub(crate) fn new(lr: f64) -> Self {
+        Common { lr, maximize: false, check_finite: true }
+    }
+
+    /// `-1` when maximizing (the gradient is negated, as PyTorch's `maximize`), else `1`.
+    #[inline]
+    pub(crate) fn sign<T: Float>(&self) -> T {
+        if self.maximize {
+            -T::one()
+        } else {
+            T::one()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+fn invalid(name: &'static str, value: f64, expected: &'static str) -> Error {
+    Error::InvalidHyperparameter { name, value, expected }
+}
+
+/// `value >= 0` and finite.
+pub(crate) fn non_negative(name: &'static str, value: f64) -> Result<(), Error> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(invalid(name, value, "a finite value >= 0"))
+    }
+}
+
+/// `value > 0` and finite.
+pub(crate) fn positive(name: &'static str, value: f64) -> Result<(), Error> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(invalid(name, value, "a finite value > 0"))
+    }
+}
+
+/// `0 <= value < 1`.
+pub(crate) fn unit(name: &'static str, value: f64) -> Result<(), Error> {
+    if (0.0..1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(invalid(name, value, "a value in [0, 1)"))
+    }
+}
+
+/// `0 <= value <= 1`.
+pub(crate) fn unit_closed(name: &'static str, value: f64) -> Result<(), Error> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(invalid(name, value, "a value in [0, 1]"))
+    }
+}
+
+/// Any finite value.
+pub(crate) fn finite(name: &'static str, value: f64) -> Result<(), Error> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(name, value, "a finite value"))
+    }
+}
+
+/// A custom condition.
+pub(crate) fn require(ok: bool, name: &'static str, value: f64, expected: &'static str) -> Result<(), Error> {
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(name, value, expected))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pre-step guard
+
+/// Everything a step checks about its inputs, before anything is written.
+#[inline]
+pub(crate) fn guard<T: Float>(
+    params: &[T],
+    grads: &[T],
+    state_len: Option<usize>,
+    check_finite: bool,
+) -> Result<(), Error> {
+    if params.len() != grads.len() {
+        return Err(Error::LengthMismatch { params: params.len(), grads: grads.len() });
+    }
+    if let Some(expected) = state_len {
+        if expected != params.len() {
+            return Err(Error::StateMismatch { expected, found: params.len() });
+        }
+    }
+    if check_finite {
+        check_all_finite(grads)?;
+    }
+    Ok(())
+}
+
+/// `Err(NonFiniteGradient)` naming the first NaN or infinite element.
+#[inline]
+pub(crate) fn check_all_finite<T: Float>(grads: &[T]) -> Result<(), Error> {
+    if run(&FiniteScan, grads) {
+        return Ok(());
+    }
+    match grads.iter().position(|g| !g.is_finite()) {
+        Some(index) => Err(Error::NonFiniteGradient { index, value: to_f64(grads[index]) }),
+        None => Ok(()),
+    }
+}
+
+/// Branch-free scan: `x * 0` is `±0` for finite `x` and NaN for NaN or infinities; many
+/// independent accumulators keep the vector adders busy.
+struct FiniteScan;
+
+const SCAN_LANES: usize = 32;
+
+impl<'a, T: Float> Kernel<&'a [T]> for FiniteScan {
+    type Output = bool;
+    #[inline(always)]
+    fn run(&self, g: &'a [T]) -> bool {
+        let mut acc = [T::zero(); SCAN_LANES];
+        let mut chunks = g.chunks_exact(SCAN_LANES);
+        for c in &mut chunks {
+            for (a, &x) in acc.iter_mut().zip(c) {
+                *a = *a + x * T::zero();
+            }
+        }
+        for (a, &x) in acc.iter_mut().zip(chunks.remainder()) {
+            *a = *a + x * T::zero();
+        }
+        acc.iter().all(|a| *a == T::zero())
+    }
+}
+
+/// Sum of squares of `x`, in `f64`, with independent partial sums.
+pub(crate) fn sum_sq<T: Float>(x: &[T]) -> f64 {
+    run(&SumSq, x)
+}
+
+struct SumSq;
+
+impl<'a, T: Float> Kernel<&'a [T]> for SumSq {
+    type Output = f64;
+    #[inline(always)]
+    fn run(&self, x: &'a [T]) -> f64 {
+        const L: usize = 8;
+        let mut acc = [0.0_f64; L];
+        let mut chunks = x.chunks_exact(L);
+        for c in &mut chunks {
+            for (a, &v) in acc.iter_mut().zip(c) {
+                let v = to_f64(v);
+                *a += v * v;
+            }
+        }
+        let mut tail = 0.0;
+        for &v in chunks.remainder() {
+            let v = to_f64(v);
+            tail += v * v;
+        }
+        acc.iter().sum::<f64>() + tail
+    }
+}
+
+/// Resizes `buf` to `len` elements of `init` if it does not hold exactly `len` yet.
+///
+/// Called only after [`guard`] accepted the step, so it allocates on the first step only.
+#[inline]
+pub(crate) fn ensure<T: Float>(buf: &mut alloc::vec::Vec<T>, len: usize, init: T) {
+    if buf.len() != len {
+        buf.clear();
+        buf.resize(len, init);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driving a fused loop
+
+/// A tuple of equally long slices that a kernel zips; splittable for parallel chunks.
+#[cfg_attr(not(feature = "rayon"), allow(dead_code))]
+pub(crate) trait Lanes: Sized + Send {
+    fn len(&self) -> usize;
+    fn split_at(self, mid: usize) -> (Self, Self);
+}
+
+impl<T: Send> Lanes for &mut [T] {
+    #[inline]
+    fn len(&self) -> usize {
+        <[T]>::len(self)
+    }
+    #[inline]
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        self.split_at_mut(mid)
+    }
+}
+
+impl<T: Sync> Lanes for &[T] {
+    #[inline]
+    fn len(&self) -> usize {
+        <[T]>::len(self)
+    }
+    #[inline]
+    fn split_at(self, mid: usize) -> (Self, Self) {
+        <[T]>::split_at(self, mid)
+    }
+}
+
+macro_rules! lanes_tuple {
+    ($($name:ident),+) => {
+        impl<$($name: Lanes),+> Lanes for ($($name,)+) {
+            #[inline]
+            fn len(&self) -> usize {
+                #[allow(non_snake_case)]
+                let ($($name,)+) = self;
+                let lens = [$($name.len()),+];
+                lens[0]
+            }
+            #[inline]
+            #[allow(non_snake_case)]
+            fn split_at(self, mid: usize) -> (Self, Self) {
+                let ($($name,)+) = self;
+                $(let $name = $name.split_at(mid);)+
+                (($($name.0,)+), ($($name.1,)+))
+            }
+        }
+    };
+}
+lanes_tuple!(A, B);
+lanes_tuple!(A, B, C);
+lanes_tuple!(A, B, C, D);
+lanes_tuple!(A, B, C, D, E);
+lanes_tuple!(A, B, C, D, E, F);
+
+/// A rule's fused loop over one tuple of slices. `run` must be `#[inline(always)]` so that the
+/// SIMD dispatch compiles it once per instruction set.
+pub(crate) trait Kernel<L>: Sync {
+    type Output;
+    fn run(&self, lanes: L) -> Self::Output;
+}
+
+/// Runs `kernel` over `lanes` on the best instruction set of this CPU.
+#[inline]
+pub(crate) fn run<L, K: Kernel<L>>(kernel: &K, lanes: L) -> K::Output {
+    crate::simd::dispatch(kernel, lanes)
+}
+
+/// Runs an elementwise update over `lanes`: in parallel chunks above a size threshold with the
+/// `rayon` feature (bit-identical to serial: every element sees the same operations), else
+/// serially; each chunk through the SIMD dispatch.
+#[inline]
+pub(crate) fn apply<L: Lanes, K: Kernel<L, Output = ()>>(kernel: &K, lanes: L) {
+    #[cfg(feature = "rayon")]
+    {
+        if lanes.len() >= crate::parallel::threshold() && rayon::current_num_threads() > 1 {
+            return crate::parallel::split(kernel, lanes);
+        }
+    }
+    run(kernel, lanes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lerp_matches_aten_formula() {
+        for &w in &[0.1, 0.001, 0.5, 0.9, 0.999] {
+            let l = Lerp::<f64>::new(w);
+            for &(a, b) in &[(1.0, 2.0), (-3.5, 7.25), (1e-3, -1e3)] {
+                let want = if w < 0.5 { a + w * (b - a) } else { b - (b - a) * (1.0 - w) };
+                assert_eq!(l.at(a, b).to_bits(), want.to_bits(), "w={w} a={a} b={b}");
+            }
+        }
+    }
+
+    #[test]
+    fn sign_is_torch_sign() {
+        assert_eq!(sign(3.0_f64), 1.0);
+        assert_eq!(sign(-0.5_f32), -1.0);
+        assert_eq!(sign(0.0_f64), 0.0);
+        assert_eq!(sign(-0.0_f64), 0.0);
+    }
+
+    #[test]
+    fn scan_finds_first_bad_index_at_every_position() {
+        for n in [1usize, 7, 31, 32, 33, 100] {
+            for bad in 0..n {
+                for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                    let mut g = alloc::vec![1.0_f64; n];
+                    g[bad] = v;
+                    if bad + 1 < n {
+                        g[n - 1] = f64::NAN;
+                    }
+                    match check_all_finite(&g) {
+                        Err(Error::NonFiniteGradient { index, .. }) => assert_eq!(index, bad),
+                        other => panic!("n={n} bad={bad}: {other:?}"),
+                    }
+                }
+            }
+            assert!(check_all_finite(&alloc::vec![f32::MAX; n]).is_ok());
+        }
+    }
+
+    #[test]
+    fn sum_sq_is_exact_on_small_integers() {
+        let x: alloc::vec::Vec<f32> = (0..37).map(|i| i as f32).collect();
+        assert_eq!(sum_sq(&x), (0..37).map(|i| (i * i) as f64).sum::<f64>());
+    }
+}

@@ -1,0 +1,209 @@
+//! AdaBelief: `optax.adabelief`.
+
+use alloc::vec::Vec;
+
+use num_traits::Float;
+
+use crate::kernel::{self, apply, cast, ensure, powi, Common, Ema, Kernel};
+use crate::optim::{common_setters, impl_optimizer, set, Progress, Rule};
+use crate::Error;
+
+/// AdaBelief: `optax.adabelief` = `scale_by_belief` + `scale_by_learning_rate`.
+///
+/// Per element, in the order the code computes it (`t` is the 1-based step):
+///
+/// ```text
+/// g     = maximize ? -grad : grad
+/// m     = (1 - beta1)*g + beta1*m
+/// e     = g - m                                  // with the new m, as optax 0.2.8
+/// s     = (1 - beta2)*(e*e) + beta2*s
+/// s     = s + eps_root
+/// m_hat = nesterov ? beta1*(m/(1 - beta1^(t+1))) + (1 - beta1)*(g/(1 - beta1^t))
+///                  : m/(1 - beta1^t)
+/// s_hat = s/(1 - beta2^t)
+/// p     = p + (-lr)*(m_hat/(sqrt(s_hat) + eps))
+/// ```
+///
+/// Defaults (optax's): `betas` (0.9, 0.999), `eps` 1e-16, `eps_root` 1e-16, `nesterov` false.
+///
+/// Reference: Zhuang et al. (2020); `optax/_src/alias.py::adabelief`,
+/// `optax/_src/transform.py::scale_by_belief`.
+///
+/// ```
+/// use descent::{AdaBelief, Optimizer};
+/// let mut opt = AdaBelief::new(0.1_f64);
+/// let mut x = [1.0];
+/// for _ in 0..200 {
+///     let g = [2.0 * x[0]];
+///     opt.step(&mut x, &g)?;
+/// }
+/// assert!(x[0].abs() < 0.1);
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct AdaBelief<T> {
+    common: Common,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    eps_root: f64,
+    nesterov: bool,
+    progress: Progress,
+    mu: Vec<T>,
+    nu: Vec<T>,
+}
+
+impl<T: Float> AdaBelief<T> {
+    /// AdaBelief with learning rate `lr` and optax's defaults.
+    ///
+    /// ```
+    /// let opt = descent::AdaBelief::<f32>::new(1e-3);
+    /// # let _ = opt;
+    /// ```
+    pub fn new(lr: T) -> Self {
+        AdaBelief {
+            common: Common::new(set(lr)),
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-16,
+            eps_root: 1e-16,
+            nesterov: false,
+            progress: Progress::default(),
+            mu: Vec::new(),
+            nu: Vec::new(),
+        }
+    }
+
+    /// Decay rates of the gradient average and of the belief (variance) average, each in
+    /// `[0, 1)` (default 0.9, 0.999).
+    ///
+    /// ```
+    /// let opt = descent::AdaBelief::new(1e-3_f64).betas(0.9, 0.99);
+    /// # let _ = opt;
+    /// ```
+    pub fn betas(mut self, beta1: T, beta2: T) -> Self {
+        self.beta1 = set(beta1);
+        self.beta2 = set(beta2);
+        self
+    }
+
+    /// Term added to the denominator outside the square root, `>= 0` (default 1e-16).
+    ///
+    /// ```
+    /// let opt = descent::AdaBelief::new(1e-3_f64).eps(1e-12);
+    /// # let _ = opt;
+    /// ```
+    pub fn eps(mut self, eps: T) -> Self {
+        self.eps = set(eps);
+        self
+    }
+
+    /// Term added to the belief average every step (inside the square root), `>= 0`
+    /// (default 1e-16).
+    ///
+    /// ```
+    /// let opt = descent::AdaBelief::new(1e-3_f64).eps_root(0.0);
+    /// # let _ = opt;
+    /// ```
+    pub fn eps_root(mut self, eps_root: T) -> Self {
+        self.eps_root = set(eps_root);
+        self
+    }
+
+    /// Nesterov momentum in the bias-corrected first moment (default `false`).
+    ///
+    /// ```
+    /// let opt = descent::AdaBelief::new(1e-3_f64).nesterov(true);
+    /// # let _ = opt;
+    /// ```
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+
+    common_setters!(AdaBelief);
+}
+
+impl<T: Float + Send + Sync> Rule<T> for AdaBelief<T> {
+    fn validate(&self) -> Result<(), Error> {
+        kernel::unit("beta1", self.beta1)?;
+        kernel::unit("beta2", self.beta2)?;
+        kernel::non_negative("eps", self.eps)?;
+        kernel::non_negative("eps_root", self.eps_root)
+    }
+
+    fn update(&mut self, params: &mut [T], grads: &[T]) {
+        let n = params.len();
+        let t = self.progress.begin(n);
+        ensure(&mut self.mu, n, T::zero());
+        ensure(&mut self.nu, n, T::zero());
+        let b1 = self.beta1;
+        let k = AdaBeliefKernel {
+            sign: self.common.sign(),
+            ema1: Ema::new(b1),
+            ema2: Ema::new(self.beta2),
+            eps_root: cast(self.eps_root),
+            bc1: cast(1.0 - powi(b1, t)),
+            bc1_next: cast(1.0 - powi(b1, t.saturating_add(1))),
+            bc2: cast(1.0 - powi(self.beta2, t)),
+            nesterov: self.nesterov,
+            eps: cast(self.eps),
+            neg_lr: cast(-self.common.lr),
+        };
+        apply(&k, (params, grads, &mut self.mu[..], &mut self.nu[..]));
+    }
+
+    fn clear(&mut self) {
+        self.mu = Vec::new();
+        self.nu = Vec::new();
+    }
+
+    fn second_moment(&self) -> Option<&[T]> {
+        self.progress.len.map(|_| &self.nu[..])
+    }
+
+    fn momentum_coef(&self) -> Option<f64> {
+        Some(self.beta1)
+    }
+
+    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
+        self.beta1 = momentum;
+        true
+    }
+}
+
+impl_optimizer!(AdaBelief);
+
+struct AdaBeliefKernel<T> {
+    sign: T,
+    ema1: Ema<T>,
+    ema2: Ema<T>,
+    eps_root: T,
+    bc1: T,
+    bc1_next: T,
+    bc2: T,
+    nesterov: bool,
+    eps: T,
+    neg_lr: T,
+}
+
+type L4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
+
+impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for AdaBeliefKernel<T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(&self, (p, g, m, s): L4<'a, T>) {
+        for (((p, &g), m), s) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(s.iter_mut()) {
+            let g = g * self.sign;
+            *m = self.ema1.at(*m, g);
+            let e = g - *m;
+            *s = self.ema2.at(*s, e * e) + self.eps_root;
+            let plain = *m / self.bc1;
+            let nesterov = self.ema1.at(*m / self.bc1_next, g / self.bc1);
+            let m_hat = if self.nesterov { nesterov } else { plain };
+            let s_hat = *s / self.bc2;
+            *p = *p + self.neg_lr * (m_hat / (s_hat.sqrt() + self.eps));
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Adadelta: `torch.optim.Adadelta`.
+
+use alloc::vec::Vec;
+
+use num_traits::Float;
+
+use crate::kernel::{self, apply, cast, ensure, Common, Kernel};
+use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::Error;
+
+/// Adadelta: `torch.optim.Adadelta` (single-tensor path).
+///
+/// Per element, in the order the code computes it:
+///
+/// ```text
+/// g     = maximize ? -grad : grad
+/// g     = g + weight_decay*p
+/// s     = s*rho + ((1 - rho)*g)*g
+/// delta = (sqrt(acc + eps) / sqrt(s + eps)) * g
+/// acc   = acc*rho + ((1 - rho)*delta)*delta
+/// p     = p + (-lr)*delta
+/// ```
+///
+/// Defaults (PyTorch's): `lr` is the constructor's (PyTorch uses 1.0), `rho` 0.9, `eps` 1e-6,
+/// `weight_decay` 0.
+///
+/// Reference: Zeiler (2012); `torch/optim/adadelta.py::_single_tensor_adadelta`.
+///
+/// ```
+/// use descent::{Adadelta, Optimizer};
+/// let mut opt = Adadelta::new(1.0_f64);
+/// let mut x = [1.0];
+/// for _ in 0..50 {
+///     let g = [2.0 * x[0]];
+///     opt.step(&mut x, &g)?;
+/// }
+/// assert!(x[0] < 1.0);
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Adadelta<T> {
+    common: Common,
+    rho: f64,
+    eps: f64,
+    weight_decay: f64,
+    progress: Progress,
+    square_avg: Vec<T>,
+    acc_delta: Vec<T>,
+}
+
+impl<T: Float> Adadelta<T> {
+    /// Adadelta with learning rate `lr` (PyTorch's default is 1.0) and PyTorch's other defaults.
+    ///
+    /// ```
+    /// let opt = descent::Adadelta::<f32>::new(1.0);
+    /// # let _ = opt;
+    /// ```
+    pub fn new(lr: T) -> Self {
+        Adadelta {
+            common: Common::new(set(lr)),
+            rho: 0.9,
+            eps: 1e-6,
+            weight_decay: 0.0,
+            progress: Progress::default(),
+            square_avg: Vec::new(),
+            acc_delta: Vec::new(),
+        }
+    }
+
+    /// Decay of the running averages, in `[0, 1]` (default 0.9).
+    ///
+    /// ```
+    /// let opt = descent::Adadelta::new(1.0_f64).rho(0.95);
+    /// # let _ = opt;
+    /// ```
+    pub fn rho(mut self, rho: T) -> Self {
+        self.rho = set(rho);
+        self
+    }
+
+    /// Term added inside both square roots, `>= 0` (default 1e-6).
+    ///
+    /// ```
+    /// let opt = descent::Adadelta::new(1.0_f64).eps(1e-8);
+    /// # let _ = opt;
+    /// ```
+    pub fn eps(mut self, eps: T) -> Self {
+        self.eps = set(eps);
+        self
+    }
+
+    /// L2 penalty added to the gradient, `>= 0` (default 0).
+    ///
+    /// ```
+    /// let opt = descent::Adadelta::new(1.0_f64).weight_decay(1e-4);
+    /// # let _ = opt;
+    /// ```
+    pub fn weight_decay(mut self, weight_decay: T) -> Self {
+        self.weight_decay = set(weight_decay);
+        self
+    }
+
+    common_setters!(Adadelta);
+}
+
+impl<T: Float + Send + Sync> Rule<T> for Adadelta<T> {
+    fn validate(&self) -> Result<(), Error> {
+        kernel::unit_closed("rho", self.rho)?;
+        kernel::non_negative("eps", self.eps)?;
+        kernel::non_negative("weight_decay", self.weight_decay)
+    }
+
+    fn update(&mut self, params: &mut [T], grads: &[T]) {
+        let n = params.len();
+        self.progress.begin(n);
+        ensure(&mut self.square_avg, n, T::zero());
+        ensure(&mut self.acc_delta, n, T::zero());
+        let k = AdadeltaKernel {
+            prep: Prep::new(&self.common, self.weight_decay, false),
+            rho: cast(self.rho),
+            one_minus_rho: cast(1.0 - self.rho),
+            eps: cast(self.eps),
+            neg_lr: cast(-self.common.lr),
+        };
+        apply(&k, (params, grads, &mut self.square_avg[..], &mut self.acc_delta[..]));
+    }
+
+    fn clear(&mut self) {
+        self.square_avg = Vec::new();
+        self.acc_delta = Vec::new();
+    }
+
+    fn second_moment(&self) -> Option<&[T]> {
+        self.progress.len.map(|_| &self.square_avg[..])
+    }
+}
+
+impl_optimizer!(Adadelta);
+
+struct AdadeltaKernel<T> {
+    prep: Prep<T>,
+    rho: T,
+    one_minus_rho: T,
+    eps: T,
+    neg_lr: T,
+}
+
+type L4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
+
+impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for AdadeltaKernel<T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(&self, (p, g, s, acc): L4<'a, T>) {
+        for (((p, &g), s), acc) in p.iter_mut().zip(g).zip(s.iter_mut()).zip(acc.iter_mut()) {
+            let g = self.prep.grad(p, g);
+            *s = *s * self.rho + (self.one_minus_rho * g) * g;
+            let std = (*s + self.eps).sqrt();
+            let delta = ((*acc + self.eps).sqrt() / std) * g;
+            *acc = *acc * self.rho + (self.one_minus_rho * delta) * delta;
+            *p = *p + self.neg_lr * delta;
+        }
+    }
+}

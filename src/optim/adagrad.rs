@@ -1,0 +1,167 @@
+//! Adagrad: `torch.optim.Adagrad`.
+
+use alloc::vec::Vec;
+
+use num_traits::Float;
+
+use crate::kernel::{self, apply, cast, ensure, Common, Kernel};
+use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::Error;
+
+/// Adagrad: `torch.optim.Adagrad` (single-tensor path).
+///
+/// Per element, in the order the code computes it (`t` is the 1-based step):
+///
+/// ```text
+/// g   = maximize ? -grad : grad
+/// g   = g + weight_decay*p
+/// clr = lr / (1 + (t - 1)*lr_decay)            // f64, once per step
+/// sum = sum + (1*g)*g                          // addcmul_
+/// p   = p + ((-clr)*g) / (sqrt(sum) + eps)     // addcdiv_
+/// ```
+///
+/// Defaults (PyTorch's): `lr_decay` 0, `weight_decay` 0, `initial_accumulator_value` 0,
+/// `eps` 1e-10.
+///
+/// Reference: Duchi et al. (2011); `torch/optim/adagrad.py::_single_tensor_adagrad`.
+///
+/// ```
+/// use descent::{Adagrad, Optimizer};
+/// let mut opt = Adagrad::new(0.5_f64);
+/// let mut x = [1.0, -2.0];
+/// for _ in 0..200 {
+///     let g = [2.0 * x[0], 2.0 * x[1]];
+///     opt.step(&mut x, &g)?;
+/// }
+/// assert!(x.iter().all(|v| v.abs() < 1e-3));
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Adagrad<T> {
+    common: Common,
+    lr_decay: f64,
+    weight_decay: f64,
+    initial_accumulator_value: f64,
+    eps: f64,
+    progress: Progress,
+    sum: Vec<T>,
+}
+
+impl<T: Float> Adagrad<T> {
+    /// Adagrad with learning rate `lr` and PyTorch's defaults.
+    ///
+    /// ```
+    /// let opt = descent::Adagrad::<f32>::new(1e-2);
+    /// # let _ = opt;
+    /// ```
+    pub fn new(lr: T) -> Self {
+        Adagrad {
+            common: Common::new(set(lr)),
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: 1e-10,
+            progress: Progress::default(),
+            sum: Vec::new(),
+        }
+    }
+
+    /// Learning-rate decay per step, `>= 0` (default 0).
+    ///
+    /// ```
+    /// let opt = descent::Adagrad::new(1e-2_f64).lr_decay(1e-3);
+    /// # let _ = opt;
+    /// ```
+    pub fn lr_decay(mut self, lr_decay: T) -> Self {
+        self.lr_decay = set(lr_decay);
+        self
+    }
+
+    /// L2 penalty added to the gradient, `>= 0` (default 0).
+    ///
+    /// ```
+    /// let opt = descent::Adagrad::new(1e-2_f64).weight_decay(1e-4);
+    /// # let _ = opt;
+    /// ```
+    pub fn weight_decay(mut self, weight_decay: T) -> Self {
+        self.weight_decay = set(weight_decay);
+        self
+    }
+
+    /// Starting value of the squared-gradient sum, `>= 0` (default 0).
+    ///
+    /// ```
+    /// let opt = descent::Adagrad::new(1e-2_f64).initial_accumulator_value(0.1);
+    /// # let _ = opt;
+    /// ```
+    pub fn initial_accumulator_value(mut self, value: T) -> Self {
+        self.initial_accumulator_value = set(value);
+        self
+    }
+
+    /// Term added to the denominator, `>= 0` (default 1e-10).
+    ///
+    /// ```
+    /// let opt = descent::Adagrad::new(1e-2_f64).eps(1e-8);
+    /// # let _ = opt;
+    /// ```
+    pub fn eps(mut self, eps: T) -> Self {
+        self.eps = set(eps);
+        self
+    }
+
+    common_setters!(Adagrad);
+}
+
+impl<T: Float + Send + Sync> Rule<T> for Adagrad<T> {
+    fn validate(&self) -> Result<(), Error> {
+        kernel::non_negative("lr_decay", self.lr_decay)?;
+        kernel::non_negative("weight_decay", self.weight_decay)?;
+        kernel::non_negative("initial_accumulator_value", self.initial_accumulator_value)?;
+        kernel::non_negative("eps", self.eps)
+    }
+
+    fn update(&mut self, params: &mut [T], grads: &[T]) {
+        let n = params.len();
+        let t = self.progress.begin(n);
+        ensure(&mut self.sum, n, cast(self.initial_accumulator_value));
+        let clr = self.common.lr / (1.0 + (t - 1) as f64 * self.lr_decay);
+        let k = AdagradKernel {
+            prep: Prep::new(&self.common, self.weight_decay, false),
+            neg_clr: cast(-clr),
+            eps: cast(self.eps),
+        };
+        apply(&k, (params, grads, &mut self.sum[..]));
+    }
+
+    fn clear(&mut self) {
+        self.sum = Vec::new();
+    }
+
+    fn second_moment(&self) -> Option<&[T]> {
+        self.progress.len.map(|_| &self.sum[..])
+    }
+}
+
+impl_optimizer!(Adagrad);
+
+struct AdagradKernel<T> {
+    prep: Prep<T>,
+    neg_clr: T,
+    eps: T,
+}
+
+type L3<'a, T> = (&'a mut [T], &'a [T], &'a mut [T]);
+
+impl<'a, T: Float + Send + Sync> Kernel<L3<'a, T>> for AdagradKernel<T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(&self, (p, g, sum): L3<'a, T>) {
+        for ((p, &g), s) in p.iter_mut().zip(g).zip(sum.iter_mut()) {
+            let g = self.prep.grad(p, g);
+            *s = *s + g * g;
+            *p = *p + (self.neg_clr * g) / (s.sqrt() + self.eps);
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Adamax: `torch.optim.Adamax`.
+
+use alloc::vec::Vec;
+
+use num_traits::Float;
+
+use crate::kernel::{self, apply, cast, ensure, powi, Common, Kernel, Lerp};
+use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::Error;
+
+/// Adamax, Adam's infinity-norm variant: `torch.optim.Adamax` (single-tensor path).
+///
+/// Per element, in the order the code computes it (`t` is the 1-based step):
+///
+/// ```text
+/// g   = maximize ? -grad : grad
+/// g   = g + weight_decay*p
+/// m   = lerp(m, g, 1 - beta1)
+/// u   = max(u*beta2, |g| + eps)
+/// clr = lr / (1 - beta1^t)                     // f64, once per step
+/// p   = p + ((-clr)*m) / u
+/// ```
+///
+/// Defaults (PyTorch's): `betas` (0.9, 0.999), `eps` 1e-8, `weight_decay` 0 (PyTorch's `lr`
+/// default is 2e-3).
+///
+/// Reference: Kingma & Ba (2015), section 7; `torch/optim/adamax.py::_single_tensor_adamax`.
+///
+/// ```
+/// use descent::{Adamax, Optimizer};
+/// let mut opt = Adamax::new(0.1_f64);
+/// let mut x = [1.0];
+/// for _ in 0..100 {
+///     let g = [2.0 * x[0]];
+///     opt.step(&mut x, &g)?;
+/// }
+/// assert!(x[0].abs() < 0.1);
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Adamax<T> {
+    common: Common,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    progress: Progress,
+    exp_avg: Vec<T>,
+    exp_inf: Vec<T>,
+}
+
+impl<T: Float> Adamax<T> {
+    /// Adamax with learning rate `lr` and PyTorch's defaults.
+    ///
+    /// ```
+    /// let opt = descent::Adamax::<f32>::new(2e-3);
+    /// # let _ = opt;
+    /// ```
+    pub fn new(lr: T) -> Self {
+        Adamax {
+            common: Common::new(set(lr)),
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            progress: Progress::default(),
+            exp_avg: Vec::new(),
+            exp_inf: Vec::new(),
+        }
+    }
+
+    /// Decay of the first moment and of the infinity norm, each in `[0, 1)` (default 0.9, 0.999).
+    ///
+    /// ```
+    /// let opt = descent::Adamax::new(2e-3_f64).betas(0.8, 0.99);
+    /// # let _ = opt;
+    /// ```
+    pub fn betas(mut self, beta1: T, beta2: T) -> Self {
+        self.beta1 = set(beta1);
+        self.beta2 = set(beta2);
+        self
+    }
+
+    /// Term added to `|g|`, `>= 0` (default 1e-8).
+    ///
+    /// ```
+    /// let opt = descent::Adamax::new(2e-3_f64).eps(1e-6);
+    /// # let _ = opt;
+    /// ```
+    pub fn eps(mut self, eps: T) -> Self {
+        self.eps = set(eps);
+        self
+    }
+
+    /// L2 penalty added to the gradient, `>= 0` (default 0).
+    ///
+    /// ```
+    /// let opt = descent::Adamax::new(2e-3_f64).weight_decay(1e-4);
+    /// # let _ = opt;
+    /// ```
+    pub fn weight_decay(mut self, weight_decay: T) -> Self {
+        self.weight_decay = set(weight_decay);
+        self
+    }
+
+    common_setters!(Adamax);
+}
+
+impl<T: Float + Send + Sync> Rule<T> for Adamax<T> {
+    fn validate(&self) -> Result<(), Error> {
+        kernel::unit("beta1", self.beta1)?;
+        kernel::unit("beta2", self.beta2)?;
+        kernel::non_negative("eps", self.eps)?;
+        kernel::non_negative("weight_decay", self.weight_decay)
+    }
+
+    fn update(&mut self, params: &mut [T], grads: &[T]) {
+        let n = params.len();
+        let t = self.progress.begin(n);
+        ensure(&mut self.exp_avg, n, T::zero());
+        ensure(&mut self.exp_inf, n, T::zero());
+        let clr = self.common.lr / (1.0 - powi(self.beta1, t));
+        let k = AdamaxKernel {
+            prep: Prep::new(&self.common, self.weight_decay, false),
+            lerp: Lerp::new(1.0 - self.beta1),
+            beta2: cast(self.beta2),
+            eps: cast(self.eps),
+            neg_clr: cast(-clr),
+        };
+        apply(&k, (params, grads, &mut self.exp_avg[..], &mut self.exp_inf[..]));
+    }
+
+    fn clear(&mut self) {
+        self.exp_avg = Vec::new();
+        self.exp_inf = Vec::new();
+    }
+
+    fn momentum_coef(&self) -> Option<f64> {
+        Some(self.beta1)
+    }
+
+    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
+        self.beta1 = momentum;
+        true
+    }
+}
+
+impl_optimizer!(Adamax);
+
+struct AdamaxKernel<T> {
+    prep: Prep<T>,
+    lerp: Lerp<T>,
+    beta2: T,
+    eps: T,
+    neg_clr: T,
+}
+
+type L4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
+
+impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for AdamaxKernel<T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(&self, (p, g, m, u): L4<'a, T>) {
+        for (((p, &g), m), u) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(u.iter_mut()) {
+            let g = self.prep.grad(p, g);
+            *m = self.lerp.at(*m, g);
+            *u = (*u * self.beta2).max(g.abs() + self.eps);
+            *p = *p + (self.neg_clr * *m) / *u;
+        }
+    }
+}

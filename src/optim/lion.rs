@@ -1,0 +1,152 @@
+//! Lion: `optax.lion`.
+
+use alloc::vec::Vec;
+
+use num_traits::Float;
+
+use crate::kernel::{self, apply, cast, ensure, sign, Common, Ema, Kernel};
+use crate::optim::{common_setters, impl_optimizer, set, Progress, Rule};
+use crate::Error;
+
+/// Lion (evolved sign momentum): `optax.lion` = `scale_by_lion` + `add_decayed_weights` +
+/// `scale_by_learning_rate`.
+///
+/// Per element, in the order the code computes it:
+///
+/// ```text
+/// g = maximize ? -grad : grad
+/// u = sign((1 - beta1)*g + beta1*m)
+/// m = (1 - beta2)*g + beta2*m
+/// u = u + weight_decay*p                  // optax adds the decay to the update
+/// p = p + (-lr)*u
+/// ```
+///
+/// Defaults (optax's): `betas` (0.9, 0.99), `weight_decay` 1e-3.
+///
+/// Reference: Chen et al. (2023), "Symbolic Discovery of Optimization Algorithms";
+/// `optax/_src/alias.py::lion`, `optax/_src/transform.py::scale_by_lion`.
+///
+/// ```
+/// use descent::{Lion, Optimizer};
+/// let mut opt = Lion::new(0.01_f64).weight_decay(0.0);
+/// let mut p = [1.0];
+/// opt.step(&mut p, &[3.0])?;
+/// assert_eq!(p[0], 0.99); // a signed step of exactly lr
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Lion<T> {
+    common: Common,
+    beta1: f64,
+    beta2: f64,
+    weight_decay: f64,
+    progress: Progress,
+    mu: Vec<T>,
+}
+
+impl<T: Float> Lion<T> {
+    /// Lion with learning rate `lr` and optax's defaults.
+    ///
+    /// ```
+    /// let opt = descent::Lion::<f32>::new(1e-4);
+    /// # let _ = opt;
+    /// ```
+    pub fn new(lr: T) -> Self {
+        Lion {
+            common: Common::new(set(lr)),
+            beta1: 0.9,
+            beta2: 0.99,
+            weight_decay: 1e-3,
+            progress: Progress::default(),
+            mu: Vec::new(),
+        }
+    }
+
+    /// Interpolation factor of the update and decay of the momentum, each in `[0, 1]`
+    /// (default 0.9, 0.99).
+    ///
+    /// ```
+    /// let opt = descent::Lion::new(1e-4_f64).betas(0.95, 0.98);
+    /// # let _ = opt;
+    /// ```
+    pub fn betas(mut self, beta1: T, beta2: T) -> Self {
+        self.beta1 = set(beta1);
+        self.beta2 = set(beta2);
+        self
+    }
+
+    /// Decoupled weight decay added to the update, `>= 0` (default 1e-3).
+    ///
+    /// ```
+    /// let opt = descent::Lion::new(1e-4_f64).weight_decay(0.0);
+    /// # let _ = opt;
+    /// ```
+    pub fn weight_decay(mut self, weight_decay: T) -> Self {
+        self.weight_decay = set(weight_decay);
+        self
+    }
+
+    common_setters!(Lion);
+}
+
+impl<T: Float + Send + Sync> Rule<T> for Lion<T> {
+    fn validate(&self) -> Result<(), Error> {
+        kernel::unit_closed("beta1", self.beta1)?;
+        kernel::unit_closed("beta2", self.beta2)?;
+        kernel::non_negative("weight_decay", self.weight_decay)
+    }
+
+    fn update(&mut self, params: &mut [T], grads: &[T]) {
+        let n = params.len();
+        self.progress.begin(n);
+        ensure(&mut self.mu, n, T::zero());
+        let k = LionKernel {
+            sign: self.common.sign(),
+            interp: Ema::new(self.beta1),
+            ema: Ema::new(self.beta2),
+            weight_decay: cast(self.weight_decay),
+            neg_lr: cast(-self.common.lr),
+        };
+        apply(&k, (params, grads, &mut self.mu[..]));
+    }
+
+    fn clear(&mut self) {
+        self.mu = Vec::new();
+    }
+
+    fn momentum_coef(&self) -> Option<f64> {
+        Some(self.beta1)
+    }
+
+    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
+        self.beta1 = momentum;
+        true
+    }
+}
+
+impl_optimizer!(Lion);
+
+struct LionKernel<T> {
+    sign: T,
+    interp: Ema<T>,
+    ema: Ema<T>,
+    weight_decay: T,
+    neg_lr: T,
+}
+
+type L3<'a, T> = (&'a mut [T], &'a [T], &'a mut [T]);
+
+impl<'a, T: Float + Send + Sync> Kernel<L3<'a, T>> for LionKernel<T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(&self, (p, g, m): L3<'a, T>) {
+        for ((p, &g), m) in p.iter_mut().zip(g).zip(m.iter_mut()) {
+            let g = g * self.sign;
+            let u = sign(self.interp.at(*m, g));
+            *m = self.ema.at(*m, g);
+            let u = u + self.weight_decay * *p;
+            *p = *p + self.neg_lr * u;
+        }
+    }
+}

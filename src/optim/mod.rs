@@ -1,0 +1,186 @@
+//! The update rules, one file each, and the plumbing they share.
+
+use num_traits::Float;
+
+use crate::kernel::{cast, to_f64, Common};
+use crate::Error;
+
+mod adabelief;
+mod adadelta;
+mod adagrad;
+mod adam;
+mod adamax;
+mod asgd;
+mod lamb;
+mod lion;
+mod nadam;
+mod radam;
+mod rmsprop;
+mod rprop;
+mod sgd;
+mod yogi;
+
+pub use adabelief::AdaBelief;
+pub use adadelta::Adadelta;
+pub use adagrad::Adagrad;
+pub use adam::{Adam, AdamW};
+pub use adamax::Adamax;
+pub use asgd::Asgd;
+pub use lamb::Lamb;
+pub use lion::Lion;
+pub use nadam::NAdam;
+pub use radam::RAdam;
+pub use rmsprop::RmsProp;
+pub use rprop::Rprop;
+pub use sgd::Sgd;
+pub use yogi::Yogi;
+
+/// Step count and the length the state was sized for, common to every rule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub(crate) struct Progress {
+    /// Steps taken (PyTorch's `state["step"]`, optax's `count`).
+    pub(crate) step: u64,
+    /// `Some(n)` once the first step sized the state for `n` parameters.
+    pub(crate) len: Option<usize>,
+}
+
+impl Progress {
+    /// Counts a step over `len` parameters; returns the new step number (1-based).
+    #[inline]
+    pub(crate) fn begin(&mut self, len: usize) -> u64 {
+        self.len = Some(len);
+        self.step = self.step.saturating_add(1);
+        self.step
+    }
+}
+
+/// What the [`Optimizer`](crate::Optimizer) implementation of a rule needs from it.
+pub(crate) trait Rule<T> {
+    /// Checks the rule's own hyperparameters (the learning rate is checked for every rule).
+    fn validate(&self) -> Result<(), Error>;
+    /// The update proper: called only after validation and the input guard passed.
+    fn update(&mut self, params: &mut [T], grads: &[T]);
+    /// Drops all state buffers.
+    fn clear(&mut self);
+    fn second_moment(&self) -> Option<&[T]> {
+        None
+    }
+    fn momentum_coef(&self) -> Option<f64> {
+        None
+    }
+    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
+        let _ = momentum;
+        false
+    }
+}
+
+/// The gradient as the moment updates see it: `g*sign` (maximize), then PyTorch's coupled L2
+/// term `+ weight_decay*p`, after the decoupled decay `p *= 1 - lr*weight_decay` (AdamW style).
+/// Exactly one of the two decays is active; the other is the identity (`*1`, `+0*p`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Prep<T> {
+    sign: T,
+    decay: T,
+    l2: T,
+}
+
+impl<T: Float> Prep<T> {
+    pub(crate) fn new(common: &Common, weight_decay: f64, decoupled: bool) -> Self {
+        let (decay, l2) = if decoupled { (1.0 - common.lr * weight_decay, 0.0) } else { (1.0, weight_decay) };
+        Prep { sign: common.sign(), decay: cast(decay), l2: cast(l2) }
+    }
+
+    /// Applies the decoupled decay to `p` and returns the prepared gradient.
+    #[inline(always)]
+    pub(crate) fn grad(&self, p: &mut T, g: T) -> T {
+        *p = *p * self.decay;
+        g * self.sign + self.l2 * *p
+    }
+}
+
+/// Generates the `Optimizer` impl of a rule from its `Rule` impl and `common`/`progress` fields.
+macro_rules! impl_optimizer {
+    ($ty:ident) => {
+        impl<T: Float + Send + Sync> crate::Optimizer<T> for $ty<T> {
+            fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), crate::Error> {
+                crate::kernel::non_negative("lr", self.common.lr)?;
+                crate::optim::Rule::validate(self)?;
+                crate::kernel::guard(params, grads, self.progress.len, self.common.check_finite)?;
+                crate::optim::Rule::update(self, params, grads);
+                Ok(())
+            }
+            fn learning_rate(&self) -> T {
+                crate::kernel::cast(self.common.lr)
+            }
+            fn set_learning_rate(&mut self, lr: T) {
+                self.common.lr = crate::kernel::to_f64(lr);
+            }
+            fn reset(&mut self) {
+                self.progress = Default::default();
+                crate::optim::Rule::clear(self);
+            }
+            fn steps(&self) -> u64 {
+                self.progress.step
+            }
+            fn second_moment(&self) -> Option<&[T]> {
+                crate::optim::Rule::second_moment(self)
+            }
+            fn momentum(&self) -> Option<T> {
+                crate::optim::Rule::momentum_coef(self).map(crate::kernel::cast)
+            }
+            fn set_momentum(&mut self, momentum: T) -> bool {
+                crate::optim::Rule::set_momentum_coef(self, crate::kernel::to_f64(momentum))
+            }
+        }
+    };
+}
+pub(crate) use impl_optimizer;
+
+/// Setters every rule has: `maximize` and `check_finite`.
+macro_rules! common_setters {
+    ($ty:ident) => {
+        /// Maximizes the objective instead of minimizing it: the gradient is negated before
+        /// everything else (PyTorch's `maximize`). Default `false`.
+        ///
+        /// ```
+        /// use descent::Optimizer;
+        #[doc = concat!("let mut opt = descent::", stringify!($ty), "::new(0.1_f64).maximize(true);")]
+        /// let mut p = [0.0];
+        /// opt.step(&mut p, &[1.0])?;
+        /// assert!(p[0] > 0.0); // moved up the gradient
+        /// # Ok::<(), descent::Error>(())
+        /// ```
+        pub fn maximize(mut self, maximize: bool) -> Self {
+            self.common.maximize = maximize;
+            self
+        }
+
+        /// Whether `step` scans the gradient for NaN and infinities first (default `true`) and
+        /// returns [`Error::NonFiniteGradient`](crate::Error::NonFiniteGradient) without touching
+        /// anything if it finds one. `false` skips the scan (one read of `grads`) for callers that
+        /// guarantee finite gradients; a non-finite gradient then propagates into the parameters.
+        ///
+        /// ```
+        /// use descent::{Error, Optimizer};
+        #[doc = concat!("let mut opt = descent::", stringify!($ty), "::new(0.1_f64);")]
+        /// let mut p = [1.0, 2.0];
+        /// let err = opt.step(&mut p, &[0.5, f64::NAN]).unwrap_err();
+        /// assert!(matches!(err, Error::NonFiniteGradient { index: 1, .. }));
+        /// assert_eq!(p, [1.0, 2.0]);
+        #[doc = concat!("let fast = descent::", stringify!($ty), "::<f64>::new(0.1).check_finite(false);")]
+        /// # let _ = fast;
+        /// ```
+        pub fn check_finite(mut self, check: bool) -> Self {
+            self.common.check_finite = check;
+            self
+        }
+    };
+}
+pub(crate) use common_setters;
+
+/// Converts a setter argument to the `f64` the rule stores (PyTorch keeps Python floats).
+#[inline]
+pub(crate) fn set<T: Float>(x: T) -> f64 {
+    to_f64(x)
+}

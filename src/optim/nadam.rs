@@ -1,0 +1,225 @@
+//! NAdam: `torch.optim.NAdam`.
+
+use alloc::vec::Vec;
+
+use num_traits::Float;
+
+use crate::kernel::{self, apply, cast, ensure, powi, Common, Kernel, Lerp};
+use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::Error;
+
+/// NAdam, Adam with Nesterov momentum and momentum decay: `torch.optim.NAdam` (single-tensor).
+///
+/// Per element, in the order the code computes it (`t` is the 1-based step; the scalars are
+/// computed once per step in `f64`):
+///
+/// ```text
+/// g        = maximize ? -grad : grad
+/// if decoupled_weight_decay: p = p*(1 - lr*weight_decay)  else: g = g + weight_decay*p
+/// mu       = beta1*(1 - 0.5*0.96^(t*momentum_decay))
+/// mu_next  = beta1*(1 - 0.5*0.96^((t+1)*momentum_decay))
+/// mu_prod  = mu_prod*mu                                   // state, starts at 1
+/// m        = lerp(m, g, 1 - beta1)
+/// v        = v*beta2 + ((1 - beta2)*g)*g
+/// d        = sqrt(v / (1 - beta2^t)) + eps
+/// p        = p + ((-lr*(1 - mu)/(1 - mu_prod))*g) / d
+/// p        = p + ((-lr*mu_next/(1 - mu_prod*mu_next))*m) / d
+/// ```
+///
+/// Defaults (PyTorch's): `betas` (0.9, 0.999), `eps` 1e-8, `weight_decay` 0, `momentum_decay`
+/// 4e-3 (PyTorch's `lr` default is 2e-3).
+///
+/// Reference: Dozat (2016); `torch/optim/nadam.py::_single_tensor_nadam`.
+///
+/// ```
+/// use descent::{NAdam, Optimizer};
+/// let mut opt = NAdam::new(0.05_f64);
+/// let mut x = [1.0];
+/// for _ in 0..200 {
+///     let g = [2.0 * x[0]];
+///     opt.step(&mut x, &g)?;
+/// }
+/// assert!(x[0].abs() < 0.05);
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct NAdam<T> {
+    common: Common,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    momentum_decay: f64,
+    decoupled: bool,
+    progress: Progress,
+    mu_product: f64,
+    exp_avg: Vec<T>,
+    exp_avg_sq: Vec<T>,
+}
+
+impl<T: Float> NAdam<T> {
+    /// NAdam with learning rate `lr` and PyTorch's defaults.
+    ///
+    /// ```
+    /// let opt = descent::NAdam::<f32>::new(2e-3);
+    /// # let _ = opt;
+    /// ```
+    pub fn new(lr: T) -> Self {
+        NAdam {
+            common: Common::new(set(lr)),
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum_decay: 4e-3,
+            decoupled: false,
+            progress: Progress::default(),
+            mu_product: 1.0,
+            exp_avg: Vec::new(),
+            exp_avg_sq: Vec::new(),
+        }
+    }
+
+    /// Decay rates of the two moments, each in `[0, 1)` (default 0.9, 0.999).
+    ///
+    /// ```
+    /// let opt = descent::NAdam::new(2e-3_f64).betas(0.9, 0.99);
+    /// # let _ = opt;
+    /// ```
+    pub fn betas(mut self, beta1: T, beta2: T) -> Self {
+        self.beta1 = set(beta1);
+        self.beta2 = set(beta2);
+        self
+    }
+
+    /// Term added to the denominator, `>= 0` (default 1e-8).
+    ///
+    /// ```
+    /// let opt = descent::NAdam::new(2e-3_f64).eps(1e-6);
+    /// # let _ = opt;
+    /// ```
+    pub fn eps(mut self, eps: T) -> Self {
+        self.eps = set(eps);
+        self
+    }
+
+    /// Weight decay, `>= 0` (default 0); L2 unless `decoupled_weight_decay(true)`.
+    ///
+    /// ```
+    /// let opt = descent::NAdam::new(2e-3_f64).weight_decay(1e-2);
+    /// # let _ = opt;
+    /// ```
+    pub fn weight_decay(mut self, weight_decay: T) -> Self {
+        self.weight_decay = set(weight_decay);
+        self
+    }
+
+    /// Momentum decay `psi`, `>= 0` (default 4e-3).
+    ///
+    /// ```
+    /// let opt = descent::NAdam::new(2e-3_f64).momentum_decay(1e-3);
+    /// # let _ = opt;
+    /// ```
+    pub fn momentum_decay(mut self, momentum_decay: T) -> Self {
+        self.momentum_decay = set(momentum_decay);
+        self
+    }
+
+    /// Decoupled weight decay `p *= 1 - lr*weight_decay` (NAdamW) instead of the L2 term.
+    ///
+    /// ```
+    /// let opt = descent::NAdam::new(2e-3_f64).weight_decay(1e-2).decoupled_weight_decay(true);
+    /// # let _ = opt;
+    /// ```
+    pub fn decoupled_weight_decay(mut self, decoupled: bool) -> Self {
+        self.decoupled = decoupled;
+        self
+    }
+
+    /// The product of the momentum schedule `mu_1 * ... * mu_t` so far (1 before the first step).
+    ///
+    /// ```
+    /// let opt = descent::NAdam::<f64>::new(2e-3);
+    /// assert_eq!(opt.mu_product(), 1.0);
+    /// ```
+    pub fn mu_product(&self) -> f64 {
+        self.mu_product
+    }
+
+    common_setters!(NAdam);
+}
+
+impl<T: Float + Send + Sync> Rule<T> for NAdam<T> {
+    fn validate(&self) -> Result<(), Error> {
+        kernel::unit("beta1", self.beta1)?;
+        kernel::unit("beta2", self.beta2)?;
+        kernel::non_negative("eps", self.eps)?;
+        kernel::non_negative("weight_decay", self.weight_decay)?;
+        kernel::non_negative("momentum_decay", self.momentum_decay)
+    }
+
+    fn update(&mut self, params: &mut [T], grads: &[T]) {
+        let n = params.len();
+        let t = self.progress.begin(n);
+        ensure(&mut self.exp_avg, n, T::zero());
+        ensure(&mut self.exp_avg_sq, n, T::zero());
+        let (lr, b1) = (self.common.lr, self.beta1);
+        let bc2 = 1.0 - powi(self.beta2, t);
+        let mu = b1 * (1.0 - 0.5 * num_traits::Float::powf(0.96, t as f64 * self.momentum_decay));
+        let mu_next = b1 * (1.0 - 0.5 * num_traits::Float::powf(0.96, (t + 1) as f64 * self.momentum_decay));
+        self.mu_product *= mu;
+        let mu_product_next = self.mu_product * mu_next;
+        let k = NAdamKernel {
+            prep: Prep::new(&self.common, self.weight_decay, self.decoupled),
+            lerp: Lerp::new(1.0 - b1),
+            beta2: cast(self.beta2),
+            one_minus_beta2: cast(1.0 - self.beta2),
+            bc2: cast(bc2),
+            eps: cast(self.eps),
+            coef_grad: cast(-lr * (1.0 - mu) / (1.0 - self.mu_product)),
+            coef_avg: cast((-lr * mu_next) / (1.0 - mu_product_next)),
+        };
+        apply(&k, (params, grads, &mut self.exp_avg[..], &mut self.exp_avg_sq[..]));
+    }
+
+    fn clear(&mut self) {
+        self.mu_product = 1.0;
+        self.exp_avg = Vec::new();
+        self.exp_avg_sq = Vec::new();
+    }
+
+    fn second_moment(&self) -> Option<&[T]> {
+        self.progress.len.map(|_| &self.exp_avg_sq[..])
+    }
+}
+
+impl_optimizer!(NAdam);
+
+struct NAdamKernel<T> {
+    prep: Prep<T>,
+    lerp: Lerp<T>,
+    beta2: T,
+    one_minus_beta2: T,
+    bc2: T,
+    eps: T,
+    coef_grad: T,
+    coef_avg: T,
+}
+
+type L4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
+
+impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for NAdamKernel<T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(&self, (p, g, m, v): L4<'a, T>) {
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let g = self.prep.grad(p, g);
+            *m = self.lerp.at(*m, g);
+            *v = *v * self.beta2 + (self.one_minus_beta2 * g) * g;
+            let d = (*v / self.bc2).sqrt() + self.eps;
+            *p = *p + (self.coef_grad * g) / d;
+            *p = *p + (self.coef_avg * *m) / d;
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! RAdam: `torch.optim.RAdam`.
+
+use alloc::vec::Vec;
+
+use num_traits::Float;
+
+use crate::kernel::{self, apply, cast, ensure, powi, sqrt, Common, Kernel, Lerp};
+use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::Error;
+
+/// RAdam, Adam with variance rectification: `torch.optim.RAdam` (single-tensor path).
+///
+/// Per element, in the order the code computes it (`t` is the 1-based step; scalars in `f64`
+/// once per step):
+///
+/// ```text
+/// g      = maximize ? -grad : grad
+/// if decoupled_weight_decay: p = p*(1 - lr*weight_decay)  else: g = g + weight_decay*p
+/// m      = lerp(m, g, 1 - beta1)
+/// v      = v*beta2 + ((1 - beta2)*g)*g
+/// bc1    = 1 - beta1^t,  bc2 = 1 - beta2^t
+/// rho_inf = 2/(1 - beta2) - 1;  rho_t = rho_inf - 2*t*beta2^t/bc2
+/// if rho_t > 5:
+///     rect = sqrt((rho_t - 4)(rho_t - 2)rho_inf / ((rho_inf - 4)(rho_inf - 2)rho_t))
+///     p = p - (((m/bc1)*lr) * (sqrt(bc2)/(sqrt(v) + eps))) * rect
+/// else:
+///     p = p - (m/bc1)*lr
+/// ```
+///
+/// Defaults (PyTorch's): `betas` (0.9, 0.999), `eps` 1e-8, `weight_decay` 0.
+///
+/// Reference: Liu et al. (2020); `torch/optim/radam.py::_single_tensor_radam`.
+///
+/// ```
+/// use descent::{Optimizer, RAdam};
+/// let mut opt = RAdam::new(0.1_f64);
+/// let mut x = [1.0];
+/// for _ in 0..200 {
+///     let g = [2.0 * x[0]];
+///     opt.step(&mut x, &g)?;
+/// }
+/// assert!(x[0].abs() < 0.1);
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RAdam<T> {
+    common: Common,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    decoupled: bool,
+    progress: Progress,
+    exp_avg: Vec<T>,
+    exp_avg_sq: Vec<T>,
+}
+
+impl<T: Float> RAdam<T> {
+    /// RAdam with learning rate `lr` and PyTorch's defaults.
+    ///
+    /// ```
+    /// let opt = descent::RAdam::<f32>::new(1e-3);
+    /// # let _ = opt;
+    /// ```
+    pub fn new(lr: T) -> Self {
+        RAdam {
+            common: Common::new(set(lr)),
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled: false,
+            progress: Progress::default(),
+            exp_avg: Vec::new(),
+            exp_avg_sq: Vec::new(),
+        }
+    }
+
+    /// Decay rates of the two moments, each in `[0, 1)` (default 0.9, 0.999).
+    ///
+    /// ```
+    /// let opt = descent::RAdam::new(1e-3_f64).betas(0.9, 0.99);
+    /// # let _ = opt;
+    /// ```
+    pub fn betas(mut self, beta1: T, beta2: T) -> Self {
+        self.beta1 = set(beta1);
+        self.beta2 = set(beta2);
+        self
+    }
+
+    /// Term added to the denominator, `>= 0` (default 1e-8).
+    ///
+    /// ```
+    /// let opt = descent::RAdam::new(1e-3_f64).eps(1e-6);
+    /// # let _ = opt;
+    /// ```
+    pub fn eps(mut self, eps: T) -> Self {
+        self.eps = set(eps);
+        self
+    }
+
+    /// Weight decay, `>= 0` (default 0); L2 unless `decoupled_weight_decay(true)`.
+    ///
+    /// ```
+    /// let opt = descent::RAdam::new(1e-3_f64).weight_decay(1e-2);
+    /// # let _ = opt;
+    /// ```
+    pub fn weight_decay(mut self, weight_decay: T) -> Self {
+        self.weight_decay = set(weight_decay);
+        self
+    }
+
+    /// Decoupled weight decay `p *= 1 - lr*weight_decay` instead of the L2 term.
+    ///
+    /// ```
+    /// let opt = descent::RAdam::new(1e-3_f64).weight_decay(1e-2).decoupled_weight_decay(true);
+    /// # let _ = opt;
+    /// ```
+    pub fn decoupled_weight_decay(mut self, decoupled: bool) -> Self {
+        self.decoupled = decoupled;
+        self
+    }
+
+    common_setters!(RAdam);
+}
+
+impl<T: Float + Send + Sync> Rule<T> for RAdam<T> {
+    fn validate(&self) -> Result<(), Error> {
+        kernel::unit("beta1", self.beta1)?;
+        kernel::unit("beta2", self.beta2)?;
+        kernel::non_negative("eps", self.eps)?;
+        kernel::non_negative("weight_decay", self.weight_decay)
+    }
+
+    fn update(&mut self, params: &mut [T], grads: &[T]) {
+        let n = params.len();
+        let t = self.progress.begin(n);
+        ensure(&mut self.exp_avg, n, T::zero());
+        ensure(&mut self.exp_avg_sq, n, T::zero());
+        let (b2, tf) = (self.beta2, t as f64);
+        let bc1 = 1.0 - powi(self.beta1, t);
+        let bc2 = 1.0 - powi(b2, t);
+        let rho_inf = 2.0 / (1.0 - b2) - 1.0;
+        let rho_t = rho_inf - 2.0 * tf * powi(b2, t) / bc2;
+        let rectified = rho_t > 5.0;
+        let rect = if rectified {
+            sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+        } else {
+            1.0
+        };
+        let k = RAdamKernel {
+            prep: Prep::new(&self.common, self.weight_decay, self.decoupled),
+            lerp: Lerp::new(1.0 - self.beta1),
+            beta2: cast(b2),
+            one_minus_beta2: cast(1.0 - b2),
+            bc1: cast(bc1),
+            lr: cast(self.common.lr),
+            bc2_sqrt: cast(sqrt(bc2)),
+            eps: cast(self.eps),
+            rect: cast(rect),
+            rectified,
+        };
+        apply(&k, (params, grads, &mut self.exp_avg[..], &mut self.exp_avg_sq[..]));
+    }
+
+    fn clear(&mut self) {
+        self.exp_avg = Vec::new();
+        self.exp_avg_sq = Vec::new();
+    }
+
+    fn second_moment(&self) -> Option<&[T]> {
+        self.progress.len.map(|_| &self.exp_avg_sq[..])
+    }
+
+    fn momentum_coef(&self) -> Option<f64> {
+        Some(self.beta1)
+    }
+
+    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
+        self.beta1 = momentum;
+        true
+    }
+}
+
+impl_optimizer!(RAdam);
+
+struct RAdamKernel<T> {
+    prep: Prep<T>,
+    lerp: Lerp<T>,
+    beta2: T,
+    one_minus_beta2: T,
+    bc1: T,
+    lr: T,
+    bc2_sqrt: T,
+    eps: T,
+    rect: T,
+    rectified: bool,
+}
+
+type L4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
+
+impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for RAdamKernel<T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(&self, (p, g, m, v): L4<'a, T>) {
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            let g = self.prep.grad(p, g);
+            *m = self.lerp.at(*m, g);
+            *v = *v * self.beta2 + (self.one_minus_beta2 * g) * g;
+            let step = (*m / self.bc1) * self.lr;
+            let adaptive = self.bc2_sqrt / (v.sqrt() + self.eps);
+            let rectified = (step * adaptive) * self.rect;
+            *p = *p - if self.rectified { rectified } else { step };
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! RMSprop: `torch.optim.RMSprop`.
+
+use alloc::vec::Vec;
+
+use num_traits::Float;
+
+use crate::kernel::{self, apply, cast, ensure, Common, Kernel, Lerp};
+use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::Error;
+
+/// RMSprop: `torch.optim.RMSprop` (single-tensor path), with `momentum`, `centered`,
+/// `weight_decay` and `maximize`, plus the notebook's [`initial_square_avg`](RmsProp::initial_square_avg).
+///
+/// Per element, in the order the code computes it:
+///
+/// ```text
+/// g   = maximize ? -grad : grad
+/// g   = g + weight_decay*p
+/// s   = s*alpha + ((1 - alpha)*g)*g            // mul_ then addcmul_
+/// if centered: ga = lerp(ga, g, 1 - alpha); d = sqrt(s + (-1*ga)*ga) + eps
+/// else:        d = sqrt(s) + eps
+/// if momentum > 0: buf = buf*momentum + g/d;  p = p + (-lr)*buf
+/// else:            p = p + ((-lr)*g)/d
+/// ```
+///
+/// Defaults (PyTorch's): `alpha` 0.99, `eps` 1e-8, `weight_decay` 0, `momentum` 0, `centered`
+/// false; `s` starts at 0.
+///
+/// Reference: Hinton's lecture 6e; `torch/optim/rmsprop.py::_single_tensor_rmsprop`.
+///
+/// ```
+/// use descent::{Optimizer, RmsProp};
+/// let mut opt = RmsProp::new(0.01_f64).alpha(0.9);
+/// let mut x = [1.0, -1.0];
+/// for _ in 0..300 {
+///     let g = [2.0 * x[0], 2.0 * x[1]];
+///     opt.step(&mut x, &g)?;
+/// }
+/// assert!(x.iter().all(|v| v.abs() < 0.05));
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RmsProp<T> {
+    common: Common,
+    alpha: f64,
+    eps: f64,
+    weight_decay: f64,
+    momentum: f64,
+    centered: bool,
+    initial_square_avg: f64,
+    progress: Progress,
+    square_avg: Vec<T>,
+    grad_avg: Vec<T>,
+    momentum_buffer: Vec<T>,
+}
+
+impl<T: Float> RmsProp<T> {
+    /// RMSprop with learning rate `lr` and PyTorch's defaults.
+    ///
+    /// ```
+    /// let opt = descent::RmsProp::<f32>::new(1e-2);
+    /// # let _ = opt;
+    /// ```
+    pub fn new(lr: T) -> Self {
+        RmsProp {
+            common: Common::new(set(lr)),
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            centered: false,
+            initial_square_avg: 0.0,
+            progress: Progress::default(),
+            square_avg: Vec::new(),
+            grad_avg: Vec::new(),
+            momentum_buffer: Vec::new(),
+        }
+    }
+
+    /// Smoothing constant of the squared-gradient average, in `[0, 1]` (default 0.99).
+    ///
+    /// ```
+    /// let opt = descent::RmsProp::new(1e-2_f64).alpha(0.9);
+    /// # let _ = opt;
+    /// ```
+    pub fn alpha(mut self, alpha: T) -> Self {
+        self.alpha = set(alpha);
+        self
+    }
+
+    /// Term added to the denominator, `>= 0` (default 1e-8).
+    ///
+    /// ```
+    /// let opt = descent::RmsProp::new(1e-2_f64).eps(0.0);
+    /// # let _ = opt;
+    /// ```
+    pub fn eps(mut self, eps: T) -> Self {
+        self.eps = set(eps);
+        self
+    }
+
+    /// L2 penalty added to the gradient, `>= 0` (default 0).
+    ///
+    /// ```
+    /// let opt = descent::RmsProp::new(1e-2_f64).weight_decay(1e-4);
+    /// # let _ = opt;
+    /// ```
+    pub fn weight_decay(mut self, weight_decay: T) -> Self {
+        self.weight_decay = set(weight_decay);
+        self
+    }
+
+    /// Momentum factor, `>= 0` (default 0).
+    ///
+    /// ```
+    /// let opt = descent::RmsProp::new(1e-2_f64).momentum(0.9);
+    /// # let _ = opt;
+    /// ```
+    pub fn momentum(mut self, momentum: T) -> Self {
+        self.momentum = set(momentum);
+        self
+    }
+
+    /// Centered RMSprop: normalize by an estimate of the gradient's variance (default `false`).
+    ///
+    /// ```
+    /// let opt = descent::RmsProp::new(1e-2_f64).centered(true);
+    /// # let _ = opt;
+    /// ```
+    pub fn centered(mut self, centered: bool) -> Self {
+        self.centered = centered;
+        self
+    }
+
+    /// Starts the squared-gradient average at `value` (`>= 0`) instead of 0.
+    ///
+    /// ```
+    /// use descent::{Optimizer, RmsProp};
+    /// // the notebook's RMSprop: s = 0.9*s + 0.1*g^2 from s = 1, p -= lr*g/sqrt(s)
+    /// let mut opt = RmsProp::new(0.02_f64).alpha(0.9).eps(0.0).initial_square_avg(1.0);
+    /// let mut p = [0.0];
+    /// opt.step(&mut p, &[1.0])?;
+    /// assert_eq!(p[0], -0.02);
+    /// # Ok::<(), descent::Error>(())
+    /// ```
+    pub fn initial_square_avg(mut self, value: T) -> Self {
+        self.initial_square_avg = set(value);
+        self
+    }
+
+    common_setters!(RmsProp);
+}
+
+impl<T: Float + Send + Sync> Rule<T> for RmsProp<T> {
+    fn validate(&self) -> Result<(), Error> {
+        kernel::unit_closed("alpha", self.alpha)?;
+        kernel::non_negative("eps", self.eps)?;
+        kernel::non_negative("weight_decay", self.weight_decay)?;
+        kernel::non_negative("momentum", self.momentum)?;
+        kernel::non_negative("initial_square_avg", self.initial_square_avg)
+    }
+
+    fn update(&mut self, params: &mut [T], grads: &[T]) {
+        let n = params.len();
+        self.progress.begin(n);
+        ensure(&mut self.square_avg, n, cast(self.initial_square_avg));
+        let k = RmsPropKernel {
+            prep: Prep::new(&self.common, self.weight_decay, false),
+            alpha: cast(self.alpha),
+            one_minus_alpha: cast(1.0 - self.alpha),
+            lerp: Lerp::new(1.0 - self.alpha),
+            eps: cast(self.eps),
+            momentum: cast(self.momentum),
+            neg_lr: cast(-self.common.lr),
+        };
+        // Buffers are allocated only for the configuration in use; each configuration has its
+        // own fused loop over exactly the lanes it reads.
+        if self.centered {
+            ensure(&mut self.grad_avg, n, T::zero());
+        }
+        let s = &mut self.square_avg[..];
+        match (self.centered, self.momentum > 0.0) {
+            (false, false) => apply(&k, (params, grads, s)),
+            (true, false) => apply(&k, (params, grads, s, &mut self.grad_avg[..])),
+            (centered, true) => {
+                ensure(&mut self.momentum_buffer, n, T::zero());
+                let buf = &mut self.momentum_buffer[..];
+                if centered {
+                    apply(&k, (params, grads, s, &mut self.grad_avg[..], buf));
+                } else {
+                    apply(&k, (params, grads, s, buf, Momentum));
+                }
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.square_avg = Vec::new();
+        self.grad_avg = Vec::new();
+        self.momentum_buffer = Vec::new();
+    }
+
+    fn second_moment(&self) -> Option<&[T]> {
+        self.progress.len.map(|_| &self.square_avg[..])
+    }
+
+    fn momentum_coef(&self) -> Option<f64> {
+        Some(self.momentum)
+    }
+
+    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
+        self.momentum = momentum;
+        true
+    }
+}
+
+impl_optimizer!(RmsProp);
+
+/// Marker lane: the four-slice tuple with a momentum buffer instead of a centered average.
+#[derive(Clone, Copy)]
+struct Momentum;
+
+impl crate::kernel::Lanes for Momentum {
+    fn len(&self) -> usize {
+        usize::MAX
+    }
+    fn split_at(self, _: usize) -> (Self, Self) {
+        (Momentum, Momentum)
+    }
+}
+
+struct RmsPropKernel<T> {
+    prep: Prep<T>,
+    alpha: T,
+    one_minus_alpha: T,
+    lerp: Lerp<T>,
+    eps: T,
+    momentum: T,
+    neg_lr: T,
+}
+
+impl<T: Float> RmsPropKernel<T> {
+    /// Updates `s` (and the centered average `ga`) and returns the denominator.
+    #[inline(always)]
+    fn denom(&self, g: T, s: &mut T, ga: Option<&mut T>) -> T {
+        *s = *s * self.alpha + (self.one_minus_alpha * g) * g;
+        let var = match ga {
+            Some(ga) => {
+                *ga = self.lerp.at(*ga, g);
+                *s + (-*ga) * *ga
+            }
+            None => *s,
+        };
+        var.sqrt() + self.eps
+    }
+}
+
+type L3<'a, T> = (&'a mut [T], &'a [T], &'a mut [T]);
+type L4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
+type L5<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T], &'a mut [T]);
+type L4m<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T], Momentum);
+
+impl<'a, T: Float + Send + Sync> Kernel<L3<'a, T>> for RmsPropKernel<T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(&self, (p, g, s): L3<'a, T>) {
+        for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
+            let g = self.prep.grad(p, g);
+            let d = self.denom(g, s, None);
+            *p = *p + (self.neg_lr * g) / d;
+        }
+    }
+}
+
+impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for RmsPropKernel<T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(&self, (p, g, s, ga): L4<'a, T>) {
+        for (((p, &g), s), ga) in p.iter_mut().zip(g).zip(s.iter_mut()).zip(ga.iter_mut()) {
+            let g = self.prep.grad(p, g);
+            let d = self.denom(g, s, Some(ga));
+            *p = *p + (self.neg_lr * g) / d;
+        }
+    }
+}
+
+impl<'a, T: Float + Send + Sync> Kernel<L4m<'a, T>> for RmsPropKernel<T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(&self, (p, g, s, buf, _): L4m<'a, T>) {
+        for (((p, &g), s), b) in p.iter_mut().zip(g).zip(s.iter_mut()).zip(buf.iter_mut()) {
+            let g = self.prep.grad(p, g);
+            let d = self.denom(g, s, None);
+            *b = *b * self.momentum + g / d;
+            *p = *p + self.neg_lr * *b;
+        }
+    }
+}
+
+impl<'a, T: Float + Send + Sync> Kernel<L5<'a, T>> for RmsPropKernel<T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(&self, (p, g, s, ga, buf): L5<'a, T>) {
+        for ((((p, &g), s), ga), b) in p.iter_mut().zip(g).zip(s.iter_mut()).zip(ga.iter_mut()).zip(buf.iter_mut()) {
+            let g = self.prep.grad(p, g);
+            let d = self.denom(g, s, Some(ga));
+            *b = *b * self.momentum + g / d;
+            *p = *p + self.neg_lr * *b;
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Rprop: `torch.optim.Rprop`.
+
+use alloc::vec::Vec;
+
+use num_traits::Float;
+
+use crate::kernel::{self, apply, cast, ensure, sign, Common, Kernel};
+use crate::optim::{common_setters, impl_optimizer, set, Progress, Rule};
+use crate::Error;
+
+/// Resilient backpropagation: `torch.optim.Rprop` (single-tensor path).
+///
+/// Per element, in the order the code computes it (`prev` starts at 0 and each element's step
+/// size at `lr`, when the state is first sized):
+///
+/// ```text
+/// g    = maximize ? -grad : grad
+/// s    = g*prev
+/// f    = s > 0 ? eta_plus : s < 0 ? eta_minus : 1
+/// size = clamp(size*f, step_size_min, step_size_max)
+/// g    = s < 0 ? 0 : g
+/// p    = p + (-1*sign(g))*size                       // addcmul_(sign(g), size, value=-1)
+/// prev = g
+/// ```
+///
+/// Defaults (PyTorch's): `etas` (0.5, 1.2), `step_sizes` (1e-6, 50) (PyTorch's `lr` default is
+/// 1e-2). The learning rate only sets the initial step sizes: changing it later has no effect
+/// until [`reset`](crate::Optimizer::reset), as in PyTorch.
+///
+/// Reference: Riedmiller & Braun (1993); `torch/optim/rprop.py::_single_tensor_rprop`.
+///
+/// ```
+/// use descent::{Optimizer, Rprop};
+/// let mut opt = Rprop::new(0.1_f64);
+/// let mut x = [1.0];
+/// for _ in 0..100 {
+///     let g = [2.0 * x[0]];
+///     opt.step(&mut x, &g)?;
+/// }
+/// assert!(x[0].abs() < 1e-3);
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Rprop<T> {
+    common: Common,
+    etas: (f64, f64),
+    step_sizes: (f64, f64),
+    progress: Progress,
+    prev: Vec<T>,
+    step_size: Vec<T>,
+}
+
+impl<T: Float> Rprop<T> {
+    /// Rprop with initial step size `lr` and PyTorch's defaults.
+    ///
+    /// ```
+    /// let opt = descent::Rprop::<f32>::new(1e-2);
+    /// # let _ = opt;
+    /// ```
+    pub fn new(lr: T) -> Self {
+        Rprop {
+            common: Common::new(set(lr)),
+            etas: (0.5, 1.2),
+            step_sizes: (1e-6, 50.0),
+            progress: Progress::default(),
+            prev: Vec::new(),
+            step_size: Vec::new(),
+        }
+    }
+
+    /// Step-size factors on a sign change and on a repeated sign: `0 < minus < 1 < plus`
+    /// (default 0.5, 1.2).
+    ///
+    /// ```
+    /// let opt = descent::Rprop::new(1e-2_f64).etas(0.4, 1.5);
+    /// # let _ = opt;
+    /// ```
+    pub fn etas(mut self, minus: T, plus: T) -> Self {
+        self.etas = (set(minus), set(plus));
+        self
+    }
+
+    /// Smallest and largest step size: `0 <= min <= max` (default 1e-6, 50).
+    ///
+    /// ```
+    /// let opt = descent::Rprop::new(1e-2_f64).step_sizes(1e-8, 1.0);
+    /// # let _ = opt;
+    /// ```
+    pub fn step_sizes(mut self, min: T, max: T) -> Self {
+        self.step_sizes = (set(min), set(max));
+        self
+    }
+
+    common_setters!(Rprop);
+}
+
+impl<T: Float + Send + Sync> Rule<T> for Rprop<T> {
+    fn validate(&self) -> Result<(), Error> {
+        let (minus, plus) = self.etas;
+        kernel::require(minus > 0.0 && minus < 1.0, "etas.0", minus, "0 < eta_minus < 1")?;
+        kernel::require(plus > 1.0 && plus.is_finite(), "etas.1", plus, "a finite eta_plus > 1")?;
+        let (lo, hi) = self.step_sizes;
+        kernel::non_negative("step_sizes.0", lo)?;
+        kernel::non_negative("step_sizes.1", hi)?;
+        kernel::require(lo <= hi, "step_sizes.1", hi, "step_size_max >= step_size_min")
+    }
+
+    fn update(&mut self, params: &mut [T], grads: &[T]) {
+        let n = params.len();
+        self.progress.begin(n);
+        ensure(&mut self.prev, n, T::zero());
+        ensure(&mut self.step_size, n, cast(self.common.lr));
+        let k = RpropKernel {
+            sign: self.common.sign(),
+            minus: cast(self.etas.0),
+            plus: cast(self.etas.1),
+            lo: cast(self.step_sizes.0),
+            hi: cast(self.step_sizes.1),
+        };
+        apply(&k, (params, grads, &mut self.prev[..], &mut self.step_size[..]));
+    }
+
+    fn clear(&mut self) {
+        self.prev = Vec::new();
+        self.step_size = Vec::new();
+    }
+}
+
+impl_optimizer!(Rprop);
+
+struct RpropKernel<T> {
+    sign: T,
+    minus: T,
+    plus: T,
+    lo: T,
+    hi: T,
+}
+
+type L4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
+
+impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for RpropKernel<T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(&self, (p, g, prev, size): L4<'a, T>) {
+        for (((p, &g), prev), size) in p.iter_mut().zip(g).zip(prev.iter_mut()).zip(size.iter_mut()) {
+            let g = g * self.sign;
+            let s = g * *prev;
+            let flipped = s < T::zero();
+            let f = if s > T::zero() {
+                self.plus
+            } else if flipped {
+                self.minus
+            } else {
+                T::one()
+            };
+            *size = (*size * f).max(self.lo).min(self.hi);
+            let g = if flipped { T::zero() } else { g };
+            *p = *p + (-sign(g)) * *size;
+            *prev = g;
+        }
+    }
+}

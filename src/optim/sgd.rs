@@ -1,0 +1,226 @@
+//! Stochastic gradient descent with momentum: `torch.optim.SGD`.
+
+use alloc::vec::Vec;
+
+use num_traits::Float;
+
+use crate::kernel::{self, apply, cast, ensure, Common, Kernel};
+use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::Error;
+
+/// Stochastic gradient descent, optionally with momentum, dampening, Nesterov momentum and L2
+/// weight decay: `torch.optim.SGD` (single-tensor path, `foreach=False`).
+///
+/// Per element, in the order the code computes it (`t` is the 1-based step):
+///
+/// ```text
+/// g  = maximize ? -grad : grad
+/// g  = g + weight_decay * p
+/// if momentum != 0:
+///     buf = (t == 1 and no initial_buffer) ? g : buf*momentum + (1 - dampening)*g
+///     g   = nesterov ? g + momentum*buf : buf
+/// p  = p + (-lr)*g
+/// ```
+///
+/// Defaults (PyTorch's): `momentum` 0, `dampening` 0, `nesterov` false, `weight_decay` 0.
+/// [`initial_buffer`](Sgd::initial_buffer) starts the momentum buffer at a value instead of at
+/// the first gradient: with `dampening = momentum` this is the textbook exponential average
+/// `buf = beta*buf + (1-beta)*g` of the fast.ai notebook.
+///
+/// Reference: `torch.optim.SGD`, `torch/optim/sgd.py::_single_tensor_sgd`; Sutskever et al.
+/// (2013) for the momentum form.
+///
+/// ```
+/// use descent::{Optimizer, Sgd};
+/// let mut opt = Sgd::new(0.1).momentum(0.9).nesterov(true);
+/// let mut x = [3.0_f64, -2.0];
+/// for _ in 0..200 {
+///     let g = [2.0 * x[0], 2.0 * x[1]]; // gradient of |x|^2
+///     opt.step(&mut x, &g)?;
+/// }
+/// assert!(x.iter().all(|v| v.abs() < 1e-6));
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Sgd<T> {
+    common: Common,
+    momentum: f64,
+    dampening: f64,
+    nesterov: bool,
+    weight_decay: f64,
+    initial_buffer: Option<f64>,
+    progress: Progress,
+    momentum_buffer: Vec<T>,
+}
+
+impl<T: Float> Sgd<T> {
+    /// SGD with learning rate `lr` and PyTorch's defaults for everything else.
+    ///
+    /// ```
+    /// use descent::{Optimizer, Sgd};
+    /// let mut opt = Sgd::new(0.5_f32);
+    /// let mut p = [1.0_f32];
+    /// opt.step(&mut p, &[1.0])?;
+    /// assert_eq!(p, [0.5]);
+    /// # Ok::<(), descent::Error>(())
+    /// ```
+    pub fn new(lr: T) -> Self {
+        Sgd {
+            common: Common::new(set(lr)),
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            initial_buffer: None,
+            progress: Progress::default(),
+            momentum_buffer: Vec::new(),
+        }
+    }
+
+    /// Momentum factor, `>= 0` (default 0: plain SGD).
+    ///
+    /// ```
+    /// let opt = descent::Sgd::new(0.01_f64).momentum(0.9);
+    /// # let _ = opt;
+    /// ```
+    pub fn momentum(mut self, momentum: T) -> Self {
+        self.momentum = set(momentum);
+        self
+    }
+
+    /// Dampening of the gradient's contribution to the momentum buffer, `>= 0` (default 0).
+    ///
+    /// ```
+    /// let opt = descent::Sgd::new(0.01_f64).momentum(0.9).dampening(0.9);
+    /// # let _ = opt;
+    /// ```
+    pub fn dampening(mut self, dampening: T) -> Self {
+        self.dampening = set(dampening);
+        self
+    }
+
+    /// Nesterov momentum (default `false`); needs `momentum > 0` and `dampening == 0`.
+    ///
+    /// ```
+    /// let opt = descent::Sgd::new(0.01_f64).momentum(0.9).nesterov(true);
+    /// # let _ = opt;
+    /// ```
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+
+    /// L2 penalty added to the gradient, `>= 0` (default 0).
+    ///
+    /// ```
+    /// let opt = descent::Sgd::new(0.01_f64).weight_decay(1e-4);
+    /// # let _ = opt;
+    /// ```
+    pub fn weight_decay(mut self, weight_decay: T) -> Self {
+        self.weight_decay = set(weight_decay);
+        self
+    }
+
+    /// Starts the momentum buffer at `value` for every element, and applies the running-average
+    /// update from the first step (instead of PyTorch's "first buffer = first gradient").
+    ///
+    /// ```
+    /// use descent::{Optimizer, Sgd};
+    /// // the notebook's momentum: s = 0.9*s + 0.1*g, s starting at 1
+    /// let mut opt = Sgd::new(1e-4_f64).momentum(0.9).dampening(0.9).initial_buffer(1.0);
+    /// let mut p = [1.0];
+    /// opt.step(&mut p, &[2.0])?;
+    /// assert!((p[0] - (1.0 - 1e-4 * (0.9 + 0.1 * 2.0))).abs() < 1e-15);
+    /// # Ok::<(), descent::Error>(())
+    /// ```
+    pub fn initial_buffer(mut self, value: T) -> Self {
+        self.initial_buffer = Some(set(value));
+        self
+    }
+
+    common_setters!(Sgd);
+}
+
+impl<T: Float + Send + Sync> Rule<T> for Sgd<T> {
+    fn validate(&self) -> Result<(), Error> {
+        kernel::non_negative("momentum", self.momentum)?;
+        kernel::non_negative("dampening", self.dampening)?;
+        kernel::non_negative("weight_decay", self.weight_decay)?;
+        if let Some(b) = self.initial_buffer {
+            kernel::finite("initial_buffer", b)?;
+        }
+        if self.nesterov {
+            kernel::require(self.momentum > 0.0, "momentum", self.momentum, "momentum > 0 when nesterov is on")?;
+            kernel::require(self.dampening == 0.0, "dampening", self.dampening, "dampening == 0 when nesterov is on")?;
+        }
+        Ok(())
+    }
+
+    fn update(&mut self, params: &mut [T], grads: &[T]) {
+        let t = self.progress.begin(params.len());
+        let k = SgdKernel {
+            prep: Prep::new(&self.common, self.weight_decay, false),
+            momentum: cast(self.momentum),
+            damp: cast(1.0 - self.dampening),
+            first: t == 1 && self.initial_buffer.is_none(),
+            nesterov: self.nesterov,
+            neg_lr: cast(-self.common.lr),
+        };
+        if self.momentum == 0.0 {
+            apply(&k, (params, grads));
+        } else {
+            ensure(&mut self.momentum_buffer, params.len(), cast(self.initial_buffer.unwrap_or(0.0)));
+            apply(&k, (params, grads, &mut self.momentum_buffer[..]));
+        }
+    }
+
+    fn clear(&mut self) {
+        self.momentum_buffer = Vec::new();
+    }
+
+    fn momentum_coef(&self) -> Option<f64> {
+        Some(self.momentum)
+    }
+
+    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
+        self.momentum = momentum;
+        true
+    }
+}
+
+impl_optimizer!(Sgd);
+
+struct SgdKernel<T> {
+    prep: Prep<T>,
+    momentum: T,
+    damp: T,
+    first: bool,
+    nesterov: bool,
+    neg_lr: T,
+}
+
+impl<'a, T: Float + Send + Sync> Kernel<(&'a mut [T], &'a [T])> for SgdKernel<T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(&self, (p, g): (&'a mut [T], &'a [T])) {
+        for (p, &g) in p.iter_mut().zip(g) {
+            let g = self.prep.grad(p, g);
+            *p = *p + self.neg_lr * g;
+        }
+    }
+}
+
+impl<'a, T: Float + Send + Sync> Kernel<(&'a mut [T], &'a [T], &'a mut [T])> for SgdKernel<T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(&self, (p, g, buf): (&'a mut [T], &'a [T], &'a mut [T])) {
+        for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
+            let g = self.prep.grad(p, g);
+            let running = *b * self.momentum + self.damp * g;
+            *b = if self.first { g } else { running };
+            let d = if self.nesterov { g + self.momentum * *b } else { *b };
+            *p = *p + self.neg_lr * d;
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The [`Optimizer`] trait every update rule implements.
+
+use num_traits::Float;
+
+use crate::Error;
+
+/// A first-order update rule over a flat slice of parameters.
+///
+/// The trait is object safe: `Box<dyn Optimizer<f64>>` works, so rules can be chosen at run time.
+///
+/// ```
+/// use descent::{Adam, Optimizer, Sgd};
+///
+/// let mut rules: Vec<Box<dyn Optimizer<f64>>> =
+///     vec![Box::new(Sgd::new(0.1)), Box::new(Adam::new(0.1))];
+/// for opt in &mut rules {
+///     let mut x = [1.0_f64];
+///     for _ in 0..100 {
+///         let g = [2.0 * x[0]]; // d/dx x^2
+///         opt.step(&mut x, &g)?;
+///     }
+///     assert!(x[0].abs() < 0.1);
+/// }
+/// # Ok::<(), descent::Error>(())
+/// ```
+pub trait Optimizer<T: Float> {
+    /// Performs one update of `params` given `grads` (`dL/dparams`).
+    ///
+    /// The first call sizes the optimizer state for `params.len()` elements; later calls must pass
+    /// the same length (or call [`reset`](Optimizer::reset) first).
+    ///
+    /// # Errors
+    ///
+    /// Checked in this order, before anything is written, so that a failed call leaves `params`
+    /// and the state bit-identical to before:
+    /// [`Error::InvalidHyperparameter`], [`Error::LengthMismatch`], [`Error::StateMismatch`],
+    /// [`Error::NonFiniteGradient`] (unless `check_finite(false)`).
+    ///
+    /// ```
+    /// use descent::{Error, Optimizer, Sgd};
+    /// let mut opt = Sgd::new(0.1);
+    /// let mut p = [1.0_f32, 2.0];
+    /// assert_eq!(opt.step(&mut p, &[1.0]), Err(Error::LengthMismatch { params: 2, grads: 1 }));
+    /// opt.step(&mut p, &[1.0, 1.0])?;
+    /// assert_eq!(p, [0.9, 1.9]);
+    /// # Ok::<(), Error>(())
+    /// ```
+    fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), Error>;
+
+    /// The learning rate used by the next step.
+    ///
+    /// ```
+    /// use descent::{Adam, Optimizer};
+    /// let opt = Adam::<f64>::new(1e-3);
+    /// assert_eq!(opt.learning_rate(), 1e-3);
+    /// ```
+    fn learning_rate(&self) -> T;
+
+    /// Sets the learning rate for the following steps (schedules call this).
+    ///
+    /// The value is validated by the next [`step`](Optimizer::step), which returns
+    /// [`Error::InvalidHyperparameter`] for a negative or non-finite rate.
+    ///
+    /// ```
+    /// use descent::{Optimizer, Sgd};
+    /// let mut opt = Sgd::new(0.1_f64);
+    /// opt.set_learning_rate(0.01);
+    /// assert_eq!(opt.learning_rate(), 0.01);
+    /// ```
+    fn set_learning_rate(&mut self, lr: T);
+
+    /// Forgets all state (moments, step count); keeps the hyperparameters.
+    ///
+    /// ```
+    /// use descent::{Adam, Optimizer};
+    /// let mut opt = Adam::new(0.1_f64);
+    /// let mut p = [1.0];
+    /// opt.step(&mut p, &[1.0])?;
+    /// opt.reset();
+    /// assert_eq!(opt.steps(), 0);
+    /// opt.step(&mut [1.0, 2.0], &[1.0, 1.0])?; // may now take another length
+    /// # Ok::<(), descent::Error>(())
+    /// ```
+    fn reset(&mut self);
+
+    /// Number of successful steps since construction or the last [`reset`](Optimizer::reset).
+    ///
+    /// ```
+    /// use descent::{Optimizer, Sgd};
+    /// let mut opt = Sgd::new(0.1_f64);
+    /// opt.step(&mut [1.0], &[1.0])?;
+    /// assert_eq!(opt.steps(), 1);
+    /// # Ok::<(), descent::Error>(())
+    /// ```
+    fn steps(&self) -> u64;
+
+    /// The per-parameter second-moment estimate (the running average of squared gradients, or
+    /// its analogue), if the rule keeps one and has taken a step; `None` otherwise.
+    ///
+    /// The notebook's [`SpikeAnnealing`](crate::SpikeAnnealing) schedule reads it.
+    ///
+    /// ```
+    /// use descent::{Adam, Optimizer, Sgd};
+    /// let mut adam = Adam::new(0.1_f64);
+    /// adam.step(&mut [1.0], &[2.0])?;
+    /// assert!(adam.second_moment().is_some());
+    /// assert!(Optimizer::<f64>::second_moment(&Sgd::new(0.1)).is_none());
+    /// # Ok::<(), descent::Error>(())
+    /// ```
+    fn second_moment(&self) -> Option<&[T]> {
+        None
+    }
+
+    /// The momentum coefficient (SGD/RMSprop `momentum`, Adam-family `beta1`), if the rule has one.
+    ///
+    /// ```
+    /// use descent::{Adam, Optimizer};
+    /// assert_eq!(Optimizer::momentum(&Adam::<f64>::new(1e-3)), Some(0.9));
+    /// ```
+    fn momentum(&self) -> Option<T> {
+        None
+    }
+
+    /// Sets the momentum coefficient (used by [`OneCycleLr`](crate::OneCycleLr)'s momentum
+    /// cycling); returns `false`, changing nothing, if the rule has none. Validated by the next step.
+    ///
+    /// ```
+    /// use descent::{Optimizer, Sgd};
+    /// let mut opt = Sgd::new(0.1_f64).momentum(0.9);
+    /// assert!(opt.set_momentum(0.85));
+    /// assert_eq!(Optimizer::momentum(&opt), Some(0.85));
+    /// ```
+    fn set_momentum(&mut self, momentum: T) -> bool {
+        let _ = momentum;
+        false
+    }
+}
+
+macro_rules! forward_optimizer {
+    ($($ty:ty),*) => {$(
+        impl<T: Float, O: Optimizer<T> + ?Sized> Optimizer<T> for $ty {
+            fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), Error> {
+                (**self).step(params, grads)
+            }
+            fn learning_rate(&self) -> T {
+                (**self).learning_rate()
+            }
+            fn set_learning_rate(&mut self, lr: T) {
+                (**self).set_learning_rate(lr)
+            }
+            fn reset(&mut self) {
+                (**self).reset()
+            }
+            fn steps(&self) -> u64 {
+                (**self).steps()
+            }
+            fn second_moment(&self) -> Option<&[T]> {
+                (**self).second_moment()
+            }
+            fn momentum(&self) -> Option<T> {
+                (**self).momentum()
+            }
+            fn set_momentum(&mut self, momentum: T) -> bool {
+                (**self).set_momentum(momentum)
+            }
+        }
+    )*};
+}
+
+forward_optimizer!(&mut O, alloc::boxed::Box<O>);

@@ -1,0 +1,24 @@
+//! The `rayon` feature: elementwise updates split into chunks run on rayon's pool.
+
+use crate::kernel::{run, Kernel, Lanes};
+
+/// Below this many elements a step runs serially: splitting costs more than it saves.
+const THRESHOLD: usize = 1 << 16;
+
+pub(crate) fn threshold() -> usize {
+    THRESHOLD
+}
+
+/// Splits `lanes` in halves until pieces are below the threshold and runs `kernel` on each
+/// piece through the SIMD dispatch. Every element sees exactly the serial operations, so the
+/// result is bit-identical to a serial step.
+pub(crate) fn split<L: Lanes, K: Kernel<L, Output = ()>>(kernel: &K, lanes: L) {
+    let n = lanes.len();
+    if n < 2 * THRESHOLD {
+        return run(kernel, lanes);
+    }
+    // Cut at a multiple of 64 elements so that chunks stay aligned to cache lines.
+    let mid = (n / 2) & !63;
+    let (a, b) = lanes.split_at(mid);
+    rayon::join(|| split(kernel, a), || split(kernel, b));
+}

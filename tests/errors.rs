@@ -1,0 +1,233 @@
+//! The bad-input contract, for every rule: each bad input gets its typed error, and params and
+//! optimizer state stay bit for bit as they were.
+
+use std::fmt::Debug;
+
+use descent::*;
+
+trait Probe: Optimizer<f64> + Debug {}
+impl<O: Optimizer<f64> + Debug> Probe for O {}
+
+/// Every rule with non-default settings that exercise most of its state.
+fn all_rules() -> Vec<(&'static str, Box<dyn Probe>)> {
+    vec![
+        ("Sgd", Box::new(Sgd::new(0.1).momentum(0.9).nesterov(true).weight_decay(0.01))),
+        ("Adam", Box::new(Adam::new(0.1).amsgrad(true).weight_decay(0.01))),
+        ("AdamW", Box::new(AdamW::new(0.1))),
+        ("RmsProp", Box::new(RmsProp::new(0.1).momentum(0.9).centered(true))),
+        ("Adagrad", Box::new(Adagrad::new(0.1).lr_decay(0.01))),
+        ("Adadelta", Box::new(Adadelta::new(1.0))),
+        ("Adamax", Box::new(Adamax::new(0.1))),
+        ("NAdam", Box::new(NAdam::new(0.1))),
+        ("RAdam", Box::new(RAdam::new(0.1))),
+        ("Rprop", Box::new(Rprop::new(0.1))),
+        ("Asgd", Box::new(Asgd::new(0.1).t0(1.0))),
+        ("Lion", Box::new(Lion::new(0.1))),
+        ("AdaBelief", Box::new(AdaBelief::new(0.1).nesterov(true))),
+        ("Yogi", Box::new(Yogi::new(0.1))),
+        ("Lamb", Box::new(Lamb::new(0.1).weight_decay(0.01))),
+    ]
+}
+
+fn bits(p: &[f64]) -> Vec<u64> {
+    p.iter().map(|v| v.to_bits()).collect()
+}
+
+/// Runs `bad` on an optimizer that already took two steps and checks the error and that
+/// nothing changed.
+fn rejects(name: &str, opt: &mut dyn Probe, params: &mut [f64], grads: &[f64], want: impl Fn(&Error) -> bool) {
+    let state = format!("{opt:?}");
+    let before = bits(params);
+    let steps = opt.steps();
+    let err = opt.step(params, grads).expect_err(name);
+    assert!(want(&err), "{name}: unexpected error {err:?}");
+    assert_eq!(bits(params), before, "{name}: params changed by a failed step ({err})");
+    assert_eq!(format!("{opt:?}"), state, "{name}: state changed by a failed step ({err})");
+    assert_eq!(opt.steps(), steps, "{name}: step counted");
+    // the error message names the problem
+    assert!(!err.to_string().is_empty());
+}
+
+fn warmed(opt: &mut dyn Probe) -> Vec<f64> {
+    let mut p = vec![0.5, -1.5, 2.0, 0.25];
+    opt.step(&mut p, &[0.1, -0.2, 0.3, -0.4]).unwrap();
+    opt.step(&mut p, &[0.2, 0.1, -0.3, 0.4]).unwrap();
+    p
+}
+
+#[test]
+fn length_mismatch() {
+    for (name, mut opt) in all_rules() {
+        let mut p = warmed(&mut *opt);
+        rejects(name, &mut *opt, &mut p, &[1.0, 2.0, 3.0], |e| *e == Error::LengthMismatch { params: 4, grads: 3 });
+    }
+}
+
+#[test]
+fn length_mismatch_before_the_first_step() {
+    for (name, mut opt) in all_rules() {
+        let mut p = vec![1.0, 2.0];
+        rejects(name, &mut *opt, &mut p, &[1.0], |e| matches!(e, Error::LengthMismatch { .. }));
+    }
+}
+
+#[test]
+fn state_sized_for_another_length() {
+    for (name, mut opt) in all_rules() {
+        warmed(&mut *opt);
+        let mut p = vec![1.0; 5];
+        rejects(name, &mut *opt, &mut p, &[0.1; 5], |e| *e == Error::StateMismatch { expected: 4, found: 5 });
+        // reset forgets the size
+        opt.reset();
+        opt.step(&mut p, &[0.1; 5]).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+#[test]
+fn non_finite_gradients_name_the_first_bad_index() {
+    for (name, mut opt) in all_rules() {
+        let mut p = warmed(&mut *opt);
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            rejects(name, &mut *opt, &mut p, &[0.1, 0.2, bad, bad], |e| {
+                matches!(e, Error::NonFiniteGradient { index: 2, .. })
+            });
+        }
+    }
+}
+
+#[test]
+fn check_finite_false_skips_the_scan() {
+    let mut opt = Sgd::new(0.1_f64).check_finite(false);
+    let mut p = [1.0];
+    opt.step(&mut p, &[f64::NAN]).unwrap();
+    assert!(p[0].is_nan());
+}
+
+#[test]
+fn bad_learning_rates_including_ones_set_later() {
+    for (name, mut opt) in all_rules() {
+        let mut p = warmed(&mut *opt);
+        for lr in [-1.0, f64::NAN, f64::INFINITY] {
+            opt.set_learning_rate(lr);
+            rejects(
+                name,
+                &mut *opt,
+                &mut p,
+                &[0.1; 4],
+                |e| matches!(e, Error::InvalidHyperparameter { name: "lr", value, .. } if value.to_bits() == lr.to_bits()),
+            );
+        }
+        opt.set_learning_rate(0.01);
+        opt.step(&mut p, &[0.1; 4]).unwrap();
+    }
+}
+
+#[test]
+fn every_invalid_hyperparameter_is_named() {
+    let cases: Vec<(&str, f64, Box<dyn Probe>)> = vec![
+        ("momentum", -0.1, Box::new(Sgd::new(0.1).momentum(-0.1))),
+        ("dampening", -1.0, Box::new(Sgd::new(0.1).momentum(0.9).dampening(-1.0))),
+        ("weight_decay", -1.0, Box::new(Sgd::new(0.1).weight_decay(-1.0))),
+        ("momentum", 0.0, Box::new(Sgd::new(0.1).nesterov(true))),
+        ("dampening", 0.1, Box::new(Sgd::new(0.1).momentum(0.9).dampening(0.1).nesterov(true))),
+        ("initial_buffer", f64::NAN, Box::new(Sgd::new(0.1).momentum(0.9).initial_buffer(f64::NAN))),
+        ("beta1", 1.0, Box::new(Adam::new(0.1).betas(1.0, 0.999))),
+        ("beta2", -0.1, Box::new(Adam::new(0.1).betas(0.9, -0.1))),
+        ("eps", -1e-8, Box::new(Adam::new(0.1).eps(-1e-8))),
+        ("weight_decay", f64::INFINITY, Box::new(Adam::new(0.1).weight_decay(f64::INFINITY))),
+        ("initial_moments.1", -1.0, Box::new(Adam::new(0.1).initial_moments(0.0, -1.0))),
+        ("beta1", 1.5, Box::new(AdamW::new(0.1).betas(1.5, 0.9))),
+        ("alpha", 1.5, Box::new(RmsProp::new(0.1).alpha(1.5))),
+        ("eps", -1.0, Box::new(RmsProp::new(0.1).eps(-1.0))),
+        ("momentum", -1.0, Box::new(RmsProp::new(0.1).momentum(-1.0))),
+        ("initial_square_avg", -1.0, Box::new(RmsProp::new(0.1).initial_square_avg(-1.0))),
+        ("lr_decay", -1.0, Box::new(Adagrad::new(0.1).lr_decay(-1.0))),
+        ("initial_accumulator_value", -1.0, Box::new(Adagrad::new(0.1).initial_accumulator_value(-1.0))),
+        ("eps", -1.0, Box::new(Adagrad::new(0.1).eps(-1.0))),
+        ("rho", 1.1, Box::new(Adadelta::new(1.0).rho(1.1))),
+        ("eps", f64::NAN, Box::new(Adadelta::new(1.0).eps(f64::NAN))),
+        ("beta2", 1.0, Box::new(Adamax::new(0.1).betas(0.9, 1.0))),
+        ("momentum_decay", -1.0, Box::new(NAdam::new(0.1).momentum_decay(-1.0))),
+        ("beta1", -0.5, Box::new(NAdam::new(0.1).betas(-0.5, 0.9))),
+        ("beta2", 2.0, Box::new(RAdam::new(0.1).betas(0.9, 2.0))),
+        ("etas.0", 1.5, Box::new(Rprop::new(0.1).etas(1.5, 2.0))),
+        ("etas.1", 0.9, Box::new(Rprop::new(0.1).etas(0.5, 0.9))),
+        ("step_sizes.1", 1e-3, Box::new(Rprop::new(0.1).step_sizes(1.0, 1e-3))),
+        ("step_sizes.0", -1.0, Box::new(Rprop::new(0.1).step_sizes(-1.0, 1.0))),
+        ("lambd", -1.0, Box::new(Asgd::new(0.1).lambd(-1.0))),
+        ("alpha", -1.0, Box::new(Asgd::new(0.1).alpha(-1.0))),
+        ("t0", f64::NAN, Box::new(Asgd::new(0.1).t0(f64::NAN))),
+        ("beta1", 1.5, Box::new(Lion::new(0.1).betas(1.5, 0.9))),
+        ("weight_decay", -1.0, Box::new(Lion::new(0.1).weight_decay(-1.0))),
+        ("eps_root", -1.0, Box::new(AdaBelief::new(0.1).eps_root(-1.0))),
+        ("beta2", 1.0, Box::new(AdaBelief::new(0.1).betas(0.9, 1.0))),
+        ("initial_accumulator_value", 0.0, Box::new(Yogi::new(0.1).initial_accumulator_value(0.0))),
+        ("eps", -1.0, Box::new(Yogi::new(0.1).eps(-1.0))),
+        ("weight_decay", -1.0, Box::new(Lamb::new(0.1).weight_decay(-1.0))),
+        ("eps", -1.0, Box::new(Lamb::new(0.1).eps(-1.0))),
+    ];
+    for (want, value, mut opt) in cases {
+        let mut p = vec![1.0, 2.0, 3.0, 4.0];
+        rejects(want, &mut *opt, &mut p, &[0.1; 4], |e| {
+            matches!(e, Error::InvalidHyperparameter { name, value: v, .. }
+                if *name == want && v.to_bits() == value.to_bits())
+        });
+        assert_eq!(opt.steps(), 0);
+    }
+}
+
+#[test]
+fn error_messages_name_the_value() {
+    let e = Adam::<f64>::new(0.1).betas(1.5, 0.9).step(&mut [1.0], &[1.0]).unwrap_err();
+    assert_eq!(e.to_string(), "invalid hyperparameter `beta1` = 1.5: a value in [0, 1)");
+    let e = Sgd::<f32>::new(0.1).step(&mut [1.0, 2.0], &[1.0]).unwrap_err();
+    assert_eq!(e.to_string(), "length mismatch: params has 2 elements but grads has 1");
+    let e = Sgd::<f32>::new(0.1).step(&mut [1.0, 2.0], &[1.0, f32::NAN]).unwrap_err();
+    assert_eq!(e.to_string(), "non-finite gradient: grads[1] = NaN");
+}
+
+#[test]
+fn zero_length_slices_are_a_valid_no_op() {
+    for (name, mut opt) in all_rules() {
+        opt.step(&mut [], &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(opt.steps(), 1);
+    }
+}
+
+#[test]
+fn fit_rejects_bad_data_without_touching_params() {
+    let model = Linear::new(2);
+    let mut p = [1.0, 2.0, 3.0];
+    let mut opt = Sgd::new(0.1);
+    let e = fit(&model, &SquaredError, &mut opt, &mut p, &[], &[], FitOptions::new(1)).unwrap_err();
+    assert!(matches!(e, Error::EmptyData { .. }));
+    let e =
+        fit(&model, &SquaredError, &mut opt, &mut p, &[1.0, 2.0, 3.0], &[1.0, 2.0], FitOptions::new(1)).unwrap_err();
+    assert_eq!(e, Error::ShapeMismatch { what: "x (samples * features)", expected: 4, found: 3 });
+    let e = fit(&model, &SquaredError, &mut opt, &mut p[..2], &[1.0, 2.0], &[1.0], FitOptions::new(1)).unwrap_err();
+    assert_eq!(e, Error::ShapeMismatch { what: "params", expected: 3, found: 2 });
+    let e = fit(&model, &SquaredError, &mut opt, &mut p, &[1.0, 2.0], &[1.0], FitOptions::new(1).batch_size(0))
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidHyperparameter { name: "batch_size", .. }));
+    assert_eq!(p, [1.0, 2.0, 3.0]);
+    assert_eq!(opt.steps(), 0);
+}
+
+#[test]
+fn fit_divergence_restores_the_last_finite_epoch() {
+    // lr far too large: the loss overflows after a few epochs
+    let x: Vec<f64> = (0..20).map(|i| i as f64).collect();
+    let y: Vec<f64> = x.iter().map(|x| 3.0 * x + 1.0).collect();
+    let model = Linear::new(1);
+    let mut p = [0.0, 0.0];
+    let err = fit(&model, &SquaredError, &mut Sgd::new(0.05), &mut p, &x, &y, FitOptions::new(1000)).unwrap_err();
+    let Error::Diverged { epoch, sample } = err else { panic!("{err:?}") };
+    assert!(sample < 20);
+    // replay the completed epochs: the restored params are the end of epoch `epoch - 1`
+    let mut q = [0.0, 0.0];
+    if epoch > 0 {
+        fit(&model, &SquaredError, &mut Sgd::new(0.05), &mut q, &x, &y, FitOptions::new(epoch)).unwrap();
+    }
+    assert_eq!(bits(&p), bits(&q), "restored to the end of epoch {}", epoch as i64 - 1);
+    assert!(p.iter().all(|v| v.is_finite()));
+}
