@@ -136,35 +136,47 @@ pub trait Optimizer<T: Float> {
     }
 }
 
+/// Implements `Optimizer` for a type by forwarding every method to the optimizer `$inner`
+/// (an expression of `$s`, which is bound to `self`).
 macro_rules! forward_optimizer {
-    ($($ty:ty),*) => {$(
-        impl<T: Float, O: Optimizer<T> + ?Sized> Optimizer<T> for $ty {
-            fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), Error> {
-                (**self).step(params, grads)
+    ([$($g:tt)*] $ty:ty, $s:ident => $inner:expr) => {
+        impl<$($g)*> crate::Optimizer<T> for $ty {
+            fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), crate::Error> {
+                let $s = self;
+                $inner.step(params, grads)
             }
             fn learning_rate(&self) -> T {
-                (**self).learning_rate()
+                let $s = self;
+                $inner.learning_rate()
             }
             fn set_learning_rate(&mut self, lr: T) {
-                (**self).set_learning_rate(lr)
+                let $s = self;
+                $inner.set_learning_rate(lr)
             }
             fn reset(&mut self) {
-                (**self).reset()
+                let $s = self;
+                $inner.reset()
             }
             fn steps(&self) -> u64 {
-                (**self).steps()
+                let $s = self;
+                $inner.steps()
             }
             fn second_moment(&self) -> Option<&[T]> {
-                (**self).second_moment()
+                let $s = self;
+                crate::Optimizer::second_moment(&$inner)
             }
             fn momentum(&self) -> Option<T> {
-                (**self).momentum()
+                let $s = self;
+                crate::Optimizer::momentum(&$inner)
             }
             fn set_momentum(&mut self, momentum: T) -> bool {
-                (**self).set_momentum(momentum)
+                let $s = self;
+                $inner.set_momentum(momentum)
             }
         }
-    )*};
+    };
 }
+pub(crate) use forward_optimizer;
 
-forward_optimizer!(&mut O, alloc::boxed::Box<O>);
+forward_optimizer!([T: Float, O: Optimizer<T> + ?Sized] &mut O, s => (**s));
+forward_optimizer!([T: Float, O: Optimizer<T> + ?Sized] alloc::boxed::Box<O>, s => (**s));

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use crate::kernel::{self, apply, cast, ensure, powi, Common, Ema, Kernel};
-use crate::optim::{common_setters, impl_optimizer, set, Progress, Rule};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Progress, Rule};
 use crate::Error;
 
 /// AdaBelief: `optax.adabelief` = `scale_by_belief` + `scale_by_learning_rate`.
@@ -75,51 +75,18 @@ impl<T: Float> AdaBelief<T> {
         }
     }
 
-    /// Decay rates of the gradient average and of the belief (variance) average, each in
-    /// `[0, 1)` (default 0.9, 0.999).
-    ///
-    /// ```
-    /// let opt = descent::AdaBelief::new(1e-3_f64).betas(0.9, 0.99);
-    /// # let _ = opt;
-    /// ```
-    pub fn betas(mut self, beta1: T, beta2: T) -> Self {
-        self.beta1 = set(beta1);
-        self.beta2 = set(beta2);
-        self
-    }
-
-    /// Term added to the denominator outside the square root, `>= 0` (default 1e-16).
-    ///
-    /// ```
-    /// let opt = descent::AdaBelief::new(1e-3_f64).eps(1e-12);
-    /// # let _ = opt;
-    /// ```
-    pub fn eps(mut self, eps: T) -> Self {
-        self.eps = set(eps);
-        self
-    }
-
-    /// Term added to the belief average every step (inside the square root), `>= 0`
-    /// (default 1e-16).
-    ///
-    /// ```
-    /// let opt = descent::AdaBelief::new(1e-3_f64).eps_root(0.0);
-    /// # let _ = opt;
-    /// ```
-    pub fn eps_root(mut self, eps_root: T) -> Self {
-        self.eps_root = set(eps_root);
-        self
-    }
-
-    /// Nesterov momentum in the bias-corrected first moment (default `false`).
-    ///
-    /// ```
-    /// let opt = descent::AdaBelief::new(1e-3_f64).nesterov(true);
-    /// # let _ = opt;
-    /// ```
-    pub fn nesterov(mut self, nesterov: bool) -> Self {
-        self.nesterov = nesterov;
-        self
+    setters! {
+        AdaBelief;
+        /// Decay rates of the gradient average and of the belief (variance) average, each in
+        /// `[0, 1)` (default 0.9, 0.999).
+        betas(beta1: T, beta2: T) = (0.9, 0.99);
+        /// Term added to the denominator outside the square root, `>= 0` (default 1e-16).
+        eps(eps: T) = (1e-12);
+        /// Term added to the belief average every step (inside the square root), `>= 0`
+        /// (default 1e-16).
+        eps_root(eps_root: T) = (0.0);
+        /// Nesterov momentum in the bias-corrected first moment (default `false`).
+        nesterov(nesterov: bool) = (true);
     }
 
     common_setters!(AdaBelief);
@@ -163,14 +130,7 @@ impl<T: Float + Send + Sync> Rule<T> for AdaBelief<T> {
         self.progress.len.map(|_| &self.nu[..])
     }
 
-    fn momentum_coef(&self) -> Option<f64> {
-        Some(self.beta1)
-    }
-
-    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
-        self.beta1 = momentum;
-        true
-    }
+    momentum_is!(beta1);
 }
 
 impl_optimizer!(AdaBelief);

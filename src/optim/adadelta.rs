@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use crate::kernel::{self, apply, cast, ensure, Common, Kernel};
-use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::optim::{common_setters, impl_optimizer, set, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// Adadelta: `torch.optim.Adadelta` (single-tensor path).
@@ -68,37 +68,14 @@ impl<T: Float> Adadelta<T> {
         }
     }
 
-    /// Decay of the running averages, in `[0, 1]` (default 0.9).
-    ///
-    /// ```
-    /// let opt = descent::Adadelta::new(1.0_f64).rho(0.95);
-    /// # let _ = opt;
-    /// ```
-    pub fn rho(mut self, rho: T) -> Self {
-        self.rho = set(rho);
-        self
-    }
-
-    /// Term added inside both square roots, `>= 0` (default 1e-6).
-    ///
-    /// ```
-    /// let opt = descent::Adadelta::new(1.0_f64).eps(1e-8);
-    /// # let _ = opt;
-    /// ```
-    pub fn eps(mut self, eps: T) -> Self {
-        self.eps = set(eps);
-        self
-    }
-
-    /// L2 penalty added to the gradient, `>= 0` (default 0).
-    ///
-    /// ```
-    /// let opt = descent::Adadelta::new(1.0_f64).weight_decay(1e-4);
-    /// # let _ = opt;
-    /// ```
-    pub fn weight_decay(mut self, weight_decay: T) -> Self {
-        self.weight_decay = set(weight_decay);
-        self
+    setters! {
+        Adadelta;
+        /// Decay of the running averages, in `[0, 1]` (default 0.9).
+        rho(rho: T) = (0.95);
+        /// Term added inside both square roots, `>= 0` (default 1e-6).
+        eps(eps: T) = (1e-8);
+        /// L2 penalty added to the gradient, `>= 0` (default 0).
+        weight_decay(weight_decay: T) = (1e-4);
     }
 
     common_setters!(Adadelta);

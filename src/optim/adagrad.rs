@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use crate::kernel::{self, apply, cast, ensure, Common, Kernel};
-use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::optim::{common_setters, impl_optimizer, set, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// Adagrad: `torch.optim.Adagrad` (single-tensor path).
@@ -67,26 +67,14 @@ impl<T: Float> Adagrad<T> {
         }
     }
 
-    /// Learning-rate decay per step, `>= 0` (default 0).
-    ///
-    /// ```
-    /// let opt = descent::Adagrad::new(1e-2_f64).lr_decay(1e-3);
-    /// # let _ = opt;
-    /// ```
-    pub fn lr_decay(mut self, lr_decay: T) -> Self {
-        self.lr_decay = set(lr_decay);
-        self
-    }
-
-    /// L2 penalty added to the gradient, `>= 0` (default 0).
-    ///
-    /// ```
-    /// let opt = descent::Adagrad::new(1e-2_f64).weight_decay(1e-4);
-    /// # let _ = opt;
-    /// ```
-    pub fn weight_decay(mut self, weight_decay: T) -> Self {
-        self.weight_decay = set(weight_decay);
-        self
+    setters! {
+        Adagrad;
+        /// Learning-rate decay per step, `>= 0` (default 0).
+        lr_decay(lr_decay: T) = (1e-3);
+        /// L2 penalty added to the gradient, `>= 0` (default 0).
+        weight_decay(weight_decay: T) = (1e-4);
+        /// Term added to the denominator, `>= 0` (default 1e-10).
+        eps(eps: T) = (1e-8);
     }
 
     /// Starting value of the squared-gradient sum, `>= 0` (default 0).
@@ -97,17 +85,6 @@ impl<T: Float> Adagrad<T> {
     /// ```
     pub fn initial_accumulator_value(mut self, value: T) -> Self {
         self.initial_accumulator_value = set(value);
-        self
-    }
-
-    /// Term added to the denominator, `>= 0` (default 1e-10).
-    ///
-    /// ```
-    /// let opt = descent::Adagrad::new(1e-2_f64).eps(1e-8);
-    /// # let _ = opt;
-    /// ```
-    pub fn eps(mut self, eps: T) -> Self {
-        self.eps = set(eps);
         self
     }
 

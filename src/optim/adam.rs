@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use crate::kernel::{self, apply, cast, ensure, powi, sqrt, Common, Kernel, Lerp};
-use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// Adam: `torch.optim.Adam` (single-tensor path, `foreach=False`), with its `amsgrad`,
@@ -64,7 +64,7 @@ pub struct Adam<T> {
     eps: f64,
     weight_decay: f64,
     amsgrad: bool,
-    decoupled: bool,
+    decoupled_weight_decay: bool,
     bias_correction: bool,
     initial_moments: (f64, f64),
     progress: Progress,
@@ -88,7 +88,7 @@ impl<T: Float> Adam<T> {
             eps: 1e-8,
             weight_decay: 0.0,
             amsgrad: false,
-            decoupled: false,
+            decoupled_weight_decay: false,
             bias_correction: true,
             initial_moments: (0.0, 0.0),
             progress: Progress::default(),
@@ -98,73 +98,22 @@ impl<T: Float> Adam<T> {
         }
     }
 
-    /// Decay rates of the first and second moment averages, each in `[0, 1)` (default 0.9, 0.999).
-    ///
-    /// ```
-    /// let opt = descent::Adam::new(1e-3_f64).betas(0.9, 0.99);
-    /// # let _ = opt;
-    /// ```
-    pub fn betas(mut self, beta1: T, beta2: T) -> Self {
-        self.beta1 = set(beta1);
-        self.beta2 = set(beta2);
-        self
-    }
-
-    /// Term added to the denominator, `>= 0` (default 1e-8).
-    ///
-    /// ```
-    /// let opt = descent::Adam::new(1e-3_f64).eps(1e-6);
-    /// # let _ = opt;
-    /// ```
-    pub fn eps(mut self, eps: T) -> Self {
-        self.eps = set(eps);
-        self
-    }
-
-    /// Weight decay, `>= 0` (default 0): an L2 term added to the gradient, or with
-    /// [`decoupled_weight_decay`](Adam::decoupled_weight_decay) a decay of the parameters.
-    ///
-    /// ```
-    /// let opt = descent::Adam::new(1e-3_f64).weight_decay(1e-2);
-    /// # let _ = opt;
-    /// ```
-    pub fn weight_decay(mut self, weight_decay: T) -> Self {
-        self.weight_decay = set(weight_decay);
-        self
-    }
-
-    /// AMSGrad: normalize by the running maximum of the second moment (default `false`).
-    ///
-    /// ```
-    /// let opt = descent::Adam::new(1e-3_f64).amsgrad(true);
-    /// # let _ = opt;
-    /// ```
-    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
-        self.amsgrad = amsgrad;
-        self
-    }
-
-    /// Decoupled weight decay `p *= 1 - lr*weight_decay` (AdamW) instead of the L2 term.
-    ///
-    /// ```
-    /// let opt = descent::Adam::new(1e-3_f64).weight_decay(0.01).decoupled_weight_decay(true);
-    /// # let _ = opt;
-    /// ```
-    pub fn decoupled_weight_decay(mut self, decoupled: bool) -> Self {
-        self.decoupled = decoupled;
-        self
-    }
-
-    /// Divide the moments by `1 - beta^t` (default `true`); `false` gives the textbook form
-    /// without bias correction used by the fast.ai notebook.
-    ///
-    /// ```
-    /// let opt = descent::Adam::new(1.0_f64).bias_correction(false);
-    /// # let _ = opt;
-    /// ```
-    pub fn bias_correction(mut self, on: bool) -> Self {
-        self.bias_correction = on;
-        self
+    setters! {
+        Adam;
+        /// Decay rates of the first and second moment averages, each in `[0, 1)` (default 0.9, 0.999).
+        betas(beta1: T, beta2: T) = (0.9, 0.99);
+        /// Term added to the denominator, `>= 0` (default 1e-8).
+        eps(eps: T) = (1e-6);
+        /// Weight decay, `>= 0` (default 0): an L2 term added to the gradient, or with
+        /// [`decoupled_weight_decay`](Adam::decoupled_weight_decay) a decay of the parameters.
+        weight_decay(weight_decay: T) = (1e-2);
+        /// AMSGrad: normalize by the running maximum of the second moment (default `false`).
+        amsgrad(amsgrad: bool) = (true);
+        /// Decoupled weight decay `p *= 1 - lr*weight_decay` (AdamW style) instead of the L2 term.
+        decoupled_weight_decay(decoupled_weight_decay: bool) = (true);
+        /// Divide the moments by `1 - beta^t` (default `true`); `false` selects the textbook
+        /// form without bias correction used by the fast.ai notebook (see the type's docs).
+        bias_correction(bias_correction: bool) = (false);
     }
 
     /// Starts the first and second moments at `m0` and `v0` (`v0 >= 0`) instead of 0.
@@ -205,7 +154,7 @@ impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
         let (bc1, bc2) =
             if self.bias_correction { (1.0 - powi(self.beta1, t), 1.0 - powi(self.beta2, t)) } else { (1.0, 1.0) };
         let coef = AdamCoef {
-            prep: Prep::new(&self.common, self.weight_decay, self.decoupled),
+            prep: Prep::new(&self.common, self.weight_decay, self.decoupled_weight_decay),
             lerp: Lerp::new(1.0 - self.beta1),
             beta1: cast(self.beta1),
             one_minus_beta1: cast(1.0 - self.beta1),
@@ -238,14 +187,7 @@ impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
         self.progress.len.map(|_| &self.exp_avg_sq[..])
     }
 
-    fn momentum_coef(&self) -> Option<f64> {
-        Some(self.beta1)
-    }
-
-    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
-        self.beta1 = momentum;
-        true
-    }
+    momentum_is!(beta1);
 }
 
 impl_optimizer!(Adam);
@@ -349,9 +291,15 @@ pub struct AdamW<T> {
     inner: Adam<T>,
 }
 
+/// AdamW's setters: Adam's, applied to the inner rule, each with a doctest.
 macro_rules! forward_setters {
-    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) = ($($ex:expr),+);)*) => {$(
         $(#[$doc])*
+        ///
+        /// ```
+        #[doc = concat!("let opt = descent::AdamW::<f64>::new(1e-3).", stringify!($name), "(", stringify!($($ex),+), ");")]
+        /// # let _ = opt;
+        /// ```
         pub fn $name(self, $($arg: $ty),*) -> Self {
             AdamW { inner: self.inner.$name($($arg),*) }
         }
@@ -370,50 +318,25 @@ impl<T: Float> AdamW<T> {
     }
 
     forward_setters! {
-        /// As [`Adam::betas`]. `descent::AdamW::new(1e-3_f64).betas(0.9, 0.99);`
-        betas(beta1: T, beta2: T);
-        /// As [`Adam::eps`]. `descent::AdamW::new(1e-3_f64).eps(1e-6);`
-        eps(eps: T);
-        /// As [`Adam::weight_decay`] (default 0.01 here). `descent::AdamW::new(1e-3_f64).weight_decay(0.1);`
-        weight_decay(weight_decay: T);
-        /// As [`Adam::amsgrad`]. `descent::AdamW::new(1e-3_f64).amsgrad(true);`
-        amsgrad(amsgrad: bool);
+        /// As [`Adam::betas`].
+        betas(beta1: T, beta2: T) = (0.9, 0.99);
+        /// As [`Adam::eps`].
+        eps(eps: T) = (1e-6);
+        /// As [`Adam::weight_decay`] (default 0.01 here).
+        weight_decay(weight_decay: T) = (0.1);
+        /// As [`Adam::amsgrad`].
+        amsgrad(amsgrad: bool) = (true);
         /// As [`Adam::decoupled_weight_decay`] (default `true` here; `false` makes it Adam).
-        decoupled_weight_decay(decoupled: bool);
-        /// As [`Adam::bias_correction`]. `descent::AdamW::new(1e-3_f64).bias_correction(false);`
-        bias_correction(on: bool);
-        /// As [`Adam::initial_moments`]. `descent::AdamW::new(1e-3_f64).initial_moments(0.0, 1.0);`
-        initial_moments(m0: T, v0: T);
-        /// As [`Adam::maximize`]. `descent::AdamW::new(1e-3_f64).maximize(true);`
-        maximize(maximize: bool);
-        /// As [`Adam::check_finite`]. `descent::AdamW::new(1e-3_f64).check_finite(false);`
-        check_finite(check: bool);
+        decoupled_weight_decay(decoupled: bool) = (false);
+        /// As [`Adam::bias_correction`].
+        bias_correction(bias_correction: bool) = (false);
+        /// As [`Adam::initial_moments`].
+        initial_moments(m0: T, v0: T) = (0.0, 1.0);
+        /// As [`Adam::maximize`].
+        maximize(maximize: bool) = (true);
+        /// As [`Adam::check_finite`].
+        check_finite(check: bool) = (false);
     }
 }
 
-impl<T: Float + Send + Sync> crate::Optimizer<T> for AdamW<T> {
-    fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), Error> {
-        self.inner.step(params, grads)
-    }
-    fn learning_rate(&self) -> T {
-        self.inner.learning_rate()
-    }
-    fn set_learning_rate(&mut self, lr: T) {
-        self.inner.set_learning_rate(lr)
-    }
-    fn reset(&mut self) {
-        self.inner.reset()
-    }
-    fn steps(&self) -> u64 {
-        self.inner.steps()
-    }
-    fn second_moment(&self) -> Option<&[T]> {
-        crate::Optimizer::second_moment(&self.inner)
-    }
-    fn momentum(&self) -> Option<T> {
-        crate::Optimizer::momentum(&self.inner)
-    }
-    fn set_momentum(&mut self, momentum: T) -> bool {
-        self.inner.set_momentum(momentum)
-    }
-}
+crate::optimizer::forward_optimizer!([T: Float + Send + Sync] AdamW<T>, s => s.inner);

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use crate::kernel::{self, apply, cast, ensure, powi, Common, Kernel, Lerp};
-use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// Adamax, Adam's infinity-norm variant: `torch.optim.Adamax` (single-tensor path).
@@ -70,38 +70,14 @@ impl<T: Float> Adamax<T> {
         }
     }
 
-    /// Decay of the first moment and of the infinity norm, each in `[0, 1)` (default 0.9, 0.999).
-    ///
-    /// ```
-    /// let opt = descent::Adamax::new(2e-3_f64).betas(0.8, 0.99);
-    /// # let _ = opt;
-    /// ```
-    pub fn betas(mut self, beta1: T, beta2: T) -> Self {
-        self.beta1 = set(beta1);
-        self.beta2 = set(beta2);
-        self
-    }
-
-    /// Term added to `|g|`, `>= 0` (default 1e-8).
-    ///
-    /// ```
-    /// let opt = descent::Adamax::new(2e-3_f64).eps(1e-6);
-    /// # let _ = opt;
-    /// ```
-    pub fn eps(mut self, eps: T) -> Self {
-        self.eps = set(eps);
-        self
-    }
-
-    /// L2 penalty added to the gradient, `>= 0` (default 0).
-    ///
-    /// ```
-    /// let opt = descent::Adamax::new(2e-3_f64).weight_decay(1e-4);
-    /// # let _ = opt;
-    /// ```
-    pub fn weight_decay(mut self, weight_decay: T) -> Self {
-        self.weight_decay = set(weight_decay);
-        self
+    setters! {
+        Adamax;
+        /// Decay of the first moment and of the infinity norm, each in `[0, 1)` (default 0.9, 0.999).
+        betas(beta1: T, beta2: T) = (0.8, 0.99);
+        /// Term added to `|g|`, `>= 0` (default 1e-8).
+        eps(eps: T) = (1e-6);
+        /// L2 penalty added to the gradient, `>= 0` (default 0).
+        weight_decay(weight_decay: T) = (1e-4);
     }
 
     common_setters!(Adamax);
@@ -136,14 +112,7 @@ impl<T: Float + Send + Sync> Rule<T> for Adamax<T> {
         self.exp_inf = Vec::new();
     }
 
-    fn momentum_coef(&self) -> Option<f64> {
-        Some(self.beta1)
-    }
-
-    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
-        self.beta1 = momentum;
-        true
-    }
+    momentum_is!(beta1);
 }
 
 impl_optimizer!(Adamax);

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use crate::kernel::{self, apply, cast, ensure, Common, Kernel};
-use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::optim::{common_setters, impl_optimizer, set, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// Averaged stochastic gradient descent: `torch.optim.ASGD` (single-tensor path).
@@ -74,48 +74,16 @@ impl<T: Float> Asgd<T> {
         }
     }
 
-    /// Decay term, `>= 0` (default 1e-4).
-    ///
-    /// ```
-    /// let opt = descent::Asgd::new(1e-2_f64).lambd(1e-3);
-    /// # let _ = opt;
-    /// ```
-    pub fn lambd(mut self, lambd: T) -> Self {
-        self.lambd = set(lambd);
-        self
-    }
-
-    /// Power of the `eta` schedule, `>= 0` (default 0.75).
-    ///
-    /// ```
-    /// let opt = descent::Asgd::new(1e-2_f64).alpha(0.5);
-    /// # let _ = opt;
-    /// ```
-    pub fn alpha(mut self, alpha: T) -> Self {
-        self.alpha = set(alpha);
-        self
-    }
-
-    /// Step at which averaging starts, `>= 0` (default 1e6).
-    ///
-    /// ```
-    /// let opt = descent::Asgd::new(1e-2_f64).t0(100.0);
-    /// # let _ = opt;
-    /// ```
-    pub fn t0(mut self, t0: T) -> Self {
-        self.t0 = set(t0);
-        self
-    }
-
-    /// L2 penalty added to the gradient, `>= 0` (default 0).
-    ///
-    /// ```
-    /// let opt = descent::Asgd::new(1e-2_f64).weight_decay(1e-4);
-    /// # let _ = opt;
-    /// ```
-    pub fn weight_decay(mut self, weight_decay: T) -> Self {
-        self.weight_decay = set(weight_decay);
-        self
+    setters! {
+        Asgd;
+        /// Decay term, `>= 0` (default 1e-4).
+        lambd(lambd: T) = (1e-3);
+        /// Power of the `eta` schedule, `>= 0` (default 0.75).
+        alpha(alpha: T) = (0.5);
+        /// Step at which averaging starts, `>= 0` (default 1e6).
+        t0(t0: T) = (100.0);
+        /// L2 penalty added to the gradient, `>= 0` (default 0).
+        weight_decay(weight_decay: T) = (1e-4);
     }
 
     /// The averaged parameters (empty before the first step).

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use crate::kernel::{self, apply, cast, ensure, powi, run, sqrt, sum_sq, Common, Ema, Kernel};
-use crate::optim::{common_setters, impl_optimizer, set, Progress, Rule};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Progress, Rule};
 use crate::Error;
 
 /// LAMB (layer-wise adaptive moments): `optax.lamb` = `scale_by_adam` + `add_decayed_weights`
@@ -75,49 +75,16 @@ impl<T: Float> Lamb<T> {
         }
     }
 
-    /// Decay rates of the two moments, each in `[0, 1)` (default 0.9, 0.999).
-    ///
-    /// ```
-    /// let opt = descent::Lamb::new(1e-3_f64).betas(0.9, 0.99);
-    /// # let _ = opt;
-    /// ```
-    pub fn betas(mut self, beta1: T, beta2: T) -> Self {
-        self.beta1 = set(beta1);
-        self.beta2 = set(beta2);
-        self
-    }
-
-    /// Term added to the denominator, `>= 0` (default 1e-6).
-    ///
-    /// ```
-    /// let opt = descent::Lamb::new(1e-3_f64).eps(1e-8);
-    /// # let _ = opt;
-    /// ```
-    pub fn eps(mut self, eps: T) -> Self {
-        self.eps = set(eps);
-        self
-    }
-
-    /// Term added inside the square root, `>= 0` (default 0).
-    ///
-    /// ```
-    /// let opt = descent::Lamb::new(1e-3_f64).eps_root(1e-12);
-    /// # let _ = opt;
-    /// ```
-    pub fn eps_root(mut self, eps_root: T) -> Self {
-        self.eps_root = set(eps_root);
-        self
-    }
-
-    /// Weight decay added to the update before the trust ratio, `>= 0` (default 0).
-    ///
-    /// ```
-    /// let opt = descent::Lamb::new(1e-3_f64).weight_decay(1e-2);
-    /// # let _ = opt;
-    /// ```
-    pub fn weight_decay(mut self, weight_decay: T) -> Self {
-        self.weight_decay = set(weight_decay);
-        self
+    setters! {
+        Lamb;
+        /// Decay rates of the two moments, each in `[0, 1)` (default 0.9, 0.999).
+        betas(beta1: T, beta2: T) = (0.9, 0.99);
+        /// Term added to the denominator, `>= 0` (default 1e-6).
+        eps(eps: T) = (1e-8);
+        /// Term added inside the square root, `>= 0` (default 0).
+        eps_root(eps_root: T) = (1e-12);
+        /// Weight decay added to the update before the trust ratio, `>= 0` (default 0).
+        weight_decay(weight_decay: T) = (1e-2);
     }
 
     common_setters!(Lamb);
@@ -164,14 +131,7 @@ impl<T: Float + Send + Sync> Rule<T> for Lamb<T> {
         self.progress.len.map(|_| &self.nu[..])
     }
 
-    fn momentum_coef(&self) -> Option<f64> {
-        Some(self.beta1)
-    }
-
-    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
-        self.beta1 = momentum;
-        true
-    }
+    momentum_is!(beta1);
 }
 
 impl_optimizer!(Lamb);

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use crate::kernel::{self, apply, cast, ensure, sign, Common, Ema, Kernel};
-use crate::optim::{common_setters, impl_optimizer, set, Progress, Rule};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Progress, Rule};
 use crate::Error;
 
 /// Lion (evolved sign momentum): `optax.lion` = `scale_by_lion` + `add_decayed_weights` +
@@ -63,28 +63,13 @@ impl<T: Float> Lion<T> {
         }
     }
 
-    /// Interpolation factor of the update and decay of the momentum, each in `[0, 1]`
-    /// (default 0.9, 0.99).
-    ///
-    /// ```
-    /// let opt = descent::Lion::new(1e-4_f64).betas(0.95, 0.98);
-    /// # let _ = opt;
-    /// ```
-    pub fn betas(mut self, beta1: T, beta2: T) -> Self {
-        self.beta1 = set(beta1);
-        self.beta2 = set(beta2);
-        self
-    }
-
-    /// Decoupled weight decay added to the update, `>= 0` (default 1e-3).
-    ///
-    /// ```
-    /// let opt = descent::Lion::new(1e-4_f64).weight_decay(0.0);
-    /// # let _ = opt;
-    /// ```
-    pub fn weight_decay(mut self, weight_decay: T) -> Self {
-        self.weight_decay = set(weight_decay);
-        self
+    setters! {
+        Lion;
+        /// Interpolation factor of the update and decay of the momentum, each in `[0, 1]`
+        /// (default 0.9, 0.99).
+        betas(beta1: T, beta2: T) = (0.95, 0.98);
+        /// Decoupled weight decay added to the update, `>= 0` (default 1e-3).
+        weight_decay(weight_decay: T) = (0.0);
     }
 
     common_setters!(Lion);
@@ -115,14 +100,7 @@ impl<T: Float + Send + Sync> Rule<T> for Lion<T> {
         self.mu = Vec::new();
     }
 
-    fn momentum_coef(&self) -> Option<f64> {
-        Some(self.beta1)
-    }
-
-    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
-        self.beta1 = momentum;
-        true
-    }
+    momentum_is!(beta1);
 }
 
 impl_optimizer!(Lion);

@@ -137,6 +137,52 @@ macro_rules! impl_optimizer {
 }
 pub(crate) use impl_optimizer;
 
+/// Chained setters that store their arguments in fields of the same names (`T` arguments as
+/// `f64`, as PyTorch keeps Python floats), each with its doc line and a doctest built from the
+/// example arguments.
+macro_rules! setters {
+    ($ty:ident; $( $(#[$doc:meta])* $name:ident($($arg:ident: $aty:ident),+) = ($($ex:expr),+); )*) => {$(
+        $(#[$doc])*
+        ///
+        /// ```
+        #[doc = concat!("let opt = descent::", stringify!($ty), "::<f64>::new(0.1).", stringify!($name), "(", stringify!($($ex),+), ");")]
+        /// # let _ = opt;
+        /// ```
+        pub fn $name(mut self, $($arg: $aty),+) -> Self {
+            $(self.$arg = crate::optim::store!($aty, $arg);)+
+            self
+        }
+    )*};
+}
+pub(crate) use setters;
+
+/// How a setter argument is stored: floats as `f64`, flags as they are.
+macro_rules! store {
+    (T, $x:ident) => {
+        crate::optim::set($x)
+    };
+    (bool, $x:ident) => {
+        $x
+    };
+}
+pub(crate) use store;
+
+/// The `Rule` methods of a rule whose momentum coefficient (for `OneCycleLr`'s cycling) is the
+/// field `$field`.
+macro_rules! momentum_is {
+    ($field:ident) => {
+        fn momentum_coef(&self) -> Option<f64> {
+            Some(self.$field)
+        }
+
+        fn set_momentum_coef(&mut self, momentum: f64) -> bool {
+            self.$field = momentum;
+            true
+        }
+    };
+}
+pub(crate) use momentum_is;
+
 /// Setters every rule has: `maximize` and `check_finite`.
 macro_rules! common_setters {
     ($ty:ident) => {

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use crate::kernel::{self, apply, cast, ensure, powi, Common, Kernel, Lerp};
-use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::optim::{common_setters, impl_optimizer, set, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// NAdam, Adam with Nesterov momentum and momentum decay: `torch.optim.NAdam` (single-tensor).
@@ -51,7 +51,7 @@ pub struct NAdam<T> {
     eps: f64,
     weight_decay: f64,
     momentum_decay: f64,
-    decoupled: bool,
+    decoupled_weight_decay: bool,
     progress: Progress,
     mu_product: f64,
     exp_avg: Vec<T>,
@@ -73,7 +73,7 @@ impl<T: Float> NAdam<T> {
             eps: 1e-8,
             weight_decay: 0.0,
             momentum_decay: 4e-3,
-            decoupled: false,
+            decoupled_weight_decay: false,
             progress: Progress::default(),
             mu_product: 1.0,
             exp_avg: Vec::new(),
@@ -81,60 +81,18 @@ impl<T: Float> NAdam<T> {
         }
     }
 
-    /// Decay rates of the two moments, each in `[0, 1)` (default 0.9, 0.999).
-    ///
-    /// ```
-    /// let opt = descent::NAdam::new(2e-3_f64).betas(0.9, 0.99);
-    /// # let _ = opt;
-    /// ```
-    pub fn betas(mut self, beta1: T, beta2: T) -> Self {
-        self.beta1 = set(beta1);
-        self.beta2 = set(beta2);
-        self
-    }
-
-    /// Term added to the denominator, `>= 0` (default 1e-8).
-    ///
-    /// ```
-    /// let opt = descent::NAdam::new(2e-3_f64).eps(1e-6);
-    /// # let _ = opt;
-    /// ```
-    pub fn eps(mut self, eps: T) -> Self {
-        self.eps = set(eps);
-        self
-    }
-
-    /// Weight decay, `>= 0` (default 0); L2 unless `decoupled_weight_decay(true)`.
-    ///
-    /// ```
-    /// let opt = descent::NAdam::new(2e-3_f64).weight_decay(1e-2);
-    /// # let _ = opt;
-    /// ```
-    pub fn weight_decay(mut self, weight_decay: T) -> Self {
-        self.weight_decay = set(weight_decay);
-        self
-    }
-
-    /// Momentum decay `psi`, `>= 0` (default 4e-3).
-    ///
-    /// ```
-    /// let opt = descent::NAdam::new(2e-3_f64).momentum_decay(1e-3);
-    /// # let _ = opt;
-    /// ```
-    pub fn momentum_decay(mut self, momentum_decay: T) -> Self {
-        self.momentum_decay = set(momentum_decay);
-        self
-    }
-
-    /// Decoupled weight decay `p *= 1 - lr*weight_decay` (NAdamW) instead of the L2 term.
-    ///
-    /// ```
-    /// let opt = descent::NAdam::new(2e-3_f64).weight_decay(1e-2).decoupled_weight_decay(true);
-    /// # let _ = opt;
-    /// ```
-    pub fn decoupled_weight_decay(mut self, decoupled: bool) -> Self {
-        self.decoupled = decoupled;
-        self
+    setters! {
+        NAdam;
+        /// Decay rates of the two moments, each in `[0, 1)` (default 0.9, 0.999).
+        betas(beta1: T, beta2: T) = (0.9, 0.99);
+        /// Term added to the denominator, `>= 0` (default 1e-8).
+        eps(eps: T) = (1e-6);
+        /// Weight decay, `>= 0` (default 0); L2 unless `decoupled_weight_decay(true)`.
+        weight_decay(weight_decay: T) = (1e-2);
+        /// Momentum decay `psi`, `>= 0` (default 4e-3).
+        momentum_decay(momentum_decay: T) = (1e-3);
+        /// Decoupled weight decay `p *= 1 - lr*weight_decay` (AdamW style) instead of the L2 term.
+        decoupled_weight_decay(decoupled_weight_decay: bool) = (true);
     }
 
     /// The product of the momentum schedule `mu_1 * ... * mu_t` so far (1 before the first step).
@@ -171,7 +129,7 @@ impl<T: Float + Send + Sync> Rule<T> for NAdam<T> {
         self.mu_product *= mu;
         let mu_product_next = self.mu_product * mu_next;
         let k = NAdamKernel {
-            prep: Prep::new(&self.common, self.weight_decay, self.decoupled),
+            prep: Prep::new(&self.common, self.weight_decay, self.decoupled_weight_decay),
             lerp: Lerp::new(1.0 - b1),
             beta2: cast(self.beta2),
             one_minus_beta2: cast(1.0 - self.beta2),

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use crate::kernel::{self, apply, cast, ensure, powi, sqrt, Common, Kernel, Lerp};
-use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// RAdam, Adam with variance rectification: `torch.optim.RAdam` (single-tensor path).
@@ -50,7 +50,7 @@ pub struct RAdam<T> {
     beta2: f64,
     eps: f64,
     weight_decay: f64,
-    decoupled: bool,
+    decoupled_weight_decay: bool,
     progress: Progress,
     exp_avg: Vec<T>,
     exp_avg_sq: Vec<T>,
@@ -70,56 +70,23 @@ impl<T: Float> RAdam<T> {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.0,
-            decoupled: false,
+            decoupled_weight_decay: false,
             progress: Progress::default(),
             exp_avg: Vec::new(),
             exp_avg_sq: Vec::new(),
         }
     }
 
-    /// Decay rates of the two moments, each in `[0, 1)` (default 0.9, 0.999).
-    ///
-    /// ```
-    /// let opt = descent::RAdam::new(1e-3_f64).betas(0.9, 0.99);
-    /// # let _ = opt;
-    /// ```
-    pub fn betas(mut self, beta1: T, beta2: T) -> Self {
-        self.beta1 = set(beta1);
-        self.beta2 = set(beta2);
-        self
-    }
-
-    /// Term added to the denominator, `>= 0` (default 1e-8).
-    ///
-    /// ```
-    /// let opt = descent::RAdam::new(1e-3_f64).eps(1e-6);
-    /// # let _ = opt;
-    /// ```
-    pub fn eps(mut self, eps: T) -> Self {
-        self.eps = set(eps);
-        self
-    }
-
-    /// Weight decay, `>= 0` (default 0); L2 unless `decoupled_weight_decay(true)`.
-    ///
-    /// ```
-    /// let opt = descent::RAdam::new(1e-3_f64).weight_decay(1e-2);
-    /// # let _ = opt;
-    /// ```
-    pub fn weight_decay(mut self, weight_decay: T) -> Self {
-        self.weight_decay = set(weight_decay);
-        self
-    }
-
-    /// Decoupled weight decay `p *= 1 - lr*weight_decay` instead of the L2 term.
-    ///
-    /// ```
-    /// let opt = descent::RAdam::new(1e-3_f64).weight_decay(1e-2).decoupled_weight_decay(true);
-    /// # let _ = opt;
-    /// ```
-    pub fn decoupled_weight_decay(mut self, decoupled: bool) -> Self {
-        self.decoupled = decoupled;
-        self
+    setters! {
+        RAdam;
+        /// Decay rates of the two moments, each in `[0, 1)` (default 0.9, 0.999).
+        betas(beta1: T, beta2: T) = (0.9, 0.99);
+        /// Term added to the denominator, `>= 0` (default 1e-8).
+        eps(eps: T) = (1e-6);
+        /// Weight decay, `>= 0` (default 0); L2 unless `decoupled_weight_decay(true)`.
+        weight_decay(weight_decay: T) = (1e-2);
+        /// Decoupled weight decay `p *= 1 - lr*weight_decay` (AdamW style) instead of the L2 term.
+        decoupled_weight_decay(decoupled_weight_decay: bool) = (true);
     }
 
     common_setters!(RAdam);
@@ -150,7 +117,7 @@ impl<T: Float + Send + Sync> Rule<T> for RAdam<T> {
             1.0
         };
         let k = RAdamKernel {
-            prep: Prep::new(&self.common, self.weight_decay, self.decoupled),
+            prep: Prep::new(&self.common, self.weight_decay, self.decoupled_weight_decay),
             lerp: Lerp::new(1.0 - self.beta1),
             beta2: cast(b2),
             one_minus_beta2: cast(1.0 - b2),
@@ -173,14 +140,7 @@ impl<T: Float + Send + Sync> Rule<T> for RAdam<T> {
         self.progress.len.map(|_| &self.exp_avg_sq[..])
     }
 
-    fn momentum_coef(&self) -> Option<f64> {
-        Some(self.beta1)
-    }
-
-    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
-        self.beta1 = momentum;
-        true
-    }
+    momentum_is!(beta1);
 }
 
 impl_optimizer!(RAdam);

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use crate::kernel::{self, apply, cast, ensure, Common, Kernel, Lerp};
-use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// RMSprop: `torch.optim.RMSprop` (single-tensor path), with `momentum`, `centered`,
@@ -78,59 +78,18 @@ impl<T: Float> RmsProp<T> {
         }
     }
 
-    /// Smoothing constant of the squared-gradient average, in `[0, 1]` (default 0.99).
-    ///
-    /// ```
-    /// let opt = descent::RmsProp::new(1e-2_f64).alpha(0.9);
-    /// # let _ = opt;
-    /// ```
-    pub fn alpha(mut self, alpha: T) -> Self {
-        self.alpha = set(alpha);
-        self
-    }
-
-    /// Term added to the denominator, `>= 0` (default 1e-8).
-    ///
-    /// ```
-    /// let opt = descent::RmsProp::new(1e-2_f64).eps(0.0);
-    /// # let _ = opt;
-    /// ```
-    pub fn eps(mut self, eps: T) -> Self {
-        self.eps = set(eps);
-        self
-    }
-
-    /// L2 penalty added to the gradient, `>= 0` (default 0).
-    ///
-    /// ```
-    /// let opt = descent::RmsProp::new(1e-2_f64).weight_decay(1e-4);
-    /// # let _ = opt;
-    /// ```
-    pub fn weight_decay(mut self, weight_decay: T) -> Self {
-        self.weight_decay = set(weight_decay);
-        self
-    }
-
-    /// Momentum factor, `>= 0` (default 0).
-    ///
-    /// ```
-    /// let opt = descent::RmsProp::new(1e-2_f64).momentum(0.9);
-    /// # let _ = opt;
-    /// ```
-    pub fn momentum(mut self, momentum: T) -> Self {
-        self.momentum = set(momentum);
-        self
-    }
-
-    /// Centered RMSprop: normalize by an estimate of the gradient's variance (default `false`).
-    ///
-    /// ```
-    /// let opt = descent::RmsProp::new(1e-2_f64).centered(true);
-    /// # let _ = opt;
-    /// ```
-    pub fn centered(mut self, centered: bool) -> Self {
-        self.centered = centered;
-        self
+    setters! {
+        RmsProp;
+        /// Smoothing constant of the squared-gradient average, in `[0, 1]` (default 0.99).
+        alpha(alpha: T) = (0.9);
+        /// Term added to the denominator, `>= 0` (default 1e-8).
+        eps(eps: T) = (0.0);
+        /// L2 penalty added to the gradient, `>= 0` (default 0).
+        weight_decay(weight_decay: T) = (1e-4);
+        /// Momentum factor, `>= 0` (default 0).
+        momentum(momentum: T) = (0.9);
+        /// Centered RMSprop: normalize by an estimate of the gradient's variance (default `false`).
+        centered(centered: bool) = (true);
     }
 
     /// Starts the squared-gradient average at `value` (`>= 0`) instead of 0.
@@ -205,14 +164,7 @@ impl<T: Float + Send + Sync> Rule<T> for RmsProp<T> {
         self.progress.len.map(|_| &self.square_avg[..])
     }
 
-    fn momentum_coef(&self) -> Option<f64> {
-        Some(self.momentum)
-    }
-
-    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
-        self.momentum = momentum;
-        true
-    }
+    momentum_is!(momentum);
 }
 
 impl_optimizer!(RmsProp);

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use crate::kernel::{self, apply, cast, ensure, Common, Kernel};
-use crate::optim::{common_setters, impl_optimizer, set, Prep, Progress, Rule};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// Stochastic gradient descent, optionally with momentum, dampening, Nesterov momentum and L2
@@ -78,15 +78,12 @@ impl<T: Float> Sgd<T> {
         }
     }
 
-    /// Momentum factor, `>= 0` (default 0: plain SGD).
-    ///
-    /// ```
-    /// let opt = descent::Sgd::new(0.01_f64).momentum(0.9);
-    /// # let _ = opt;
-    /// ```
-    pub fn momentum(mut self, momentum: T) -> Self {
-        self.momentum = set(momentum);
-        self
+    setters! {
+        Sgd;
+        /// Momentum factor, `>= 0` (default 0: plain SGD).
+        momentum(momentum: T) = (0.9);
+        /// L2 penalty added to the gradient, `>= 0` (default 0).
+        weight_decay(weight_decay: T) = (1e-4);
     }
 
     /// Dampening of the gradient's contribution to the momentum buffer, `>= 0` (default 0).
@@ -108,17 +105,6 @@ impl<T: Float> Sgd<T> {
     /// ```
     pub fn nesterov(mut self, nesterov: bool) -> Self {
         self.nesterov = nesterov;
-        self
-    }
-
-    /// L2 penalty added to the gradient, `>= 0` (default 0).
-    ///
-    /// ```
-    /// let opt = descent::Sgd::new(0.01_f64).weight_decay(1e-4);
-    /// # let _ = opt;
-    /// ```
-    pub fn weight_decay(mut self, weight_decay: T) -> Self {
-        self.weight_decay = set(weight_decay);
         self
     }
 
@@ -179,14 +165,7 @@ impl<T: Float + Send + Sync> Rule<T> for Sgd<T> {
         self.momentum_buffer = Vec::new();
     }
 
-    fn momentum_coef(&self) -> Option<f64> {
-        Some(self.momentum)
-    }
-
-    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
-        self.momentum = momentum;
-        true
-    }
+    momentum_is!(momentum);
 }
 
 impl_optimizer!(Sgd);

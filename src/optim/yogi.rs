@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use crate::kernel::{self, apply, cast, ensure, powi, sign, Common, Ema, Kernel};
-use crate::optim::{common_setters, impl_optimizer, set, Progress, Rule};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Progress, Rule};
 use crate::Error;
 
 /// Yogi: `optax.yogi` = `scale_by_yogi` + `scale_by_learning_rate`.
@@ -72,38 +72,14 @@ impl<T: Float> Yogi<T> {
         }
     }
 
-    /// Decay rates of the two moments, each in `[0, 1)` (default 0.9, 0.999).
-    ///
-    /// ```
-    /// let opt = descent::Yogi::new(1e-2_f64).betas(0.9, 0.99);
-    /// # let _ = opt;
-    /// ```
-    pub fn betas(mut self, beta1: T, beta2: T) -> Self {
-        self.beta1 = set(beta1);
-        self.beta2 = set(beta2);
-        self
-    }
-
-    /// Term added to the denominator, `>= 0` (default 1e-3).
-    ///
-    /// ```
-    /// let opt = descent::Yogi::new(1e-2_f64).eps(1e-6);
-    /// # let _ = opt;
-    /// ```
-    pub fn eps(mut self, eps: T) -> Self {
-        self.eps = set(eps);
-        self
-    }
-
-    /// Term added inside the square root, `>= 0` (default 0).
-    ///
-    /// ```
-    /// let opt = descent::Yogi::new(1e-2_f64).eps_root(1e-12);
-    /// # let _ = opt;
-    /// ```
-    pub fn eps_root(mut self, eps_root: T) -> Self {
-        self.eps_root = set(eps_root);
-        self
+    setters! {
+        Yogi;
+        /// Decay rates of the two moments, each in `[0, 1)` (default 0.9, 0.999).
+        betas(beta1: T, beta2: T) = (0.9, 0.99);
+        /// Term added to the denominator, `>= 0` (default 1e-3).
+        eps(eps: T) = (1e-6);
+        /// Term added inside the square root, `>= 0` (default 0).
+        eps_root(eps_root: T) = (1e-12);
     }
 
     /// Starting value of both moments, `> 0` (default 1e-6).
@@ -157,14 +133,7 @@ impl<T: Float + Send + Sync> Rule<T> for Yogi<T> {
         self.progress.len.map(|_| &self.nu[..])
     }
 
-    fn momentum_coef(&self) -> Option<f64> {
-        Some(self.beta1)
-    }
-
-    fn set_momentum_coef(&mut self, momentum: f64) -> bool {
-        self.beta1 = momentum;
-        true
-    }
+    momentum_is!(beta1);
 }
 
 impl_optimizer!(Yogi);
