@@ -283,6 +283,9 @@ where
         return Err(Error::InvalidHyperparameter { name: "batch_size", value: 0.0, expected: "at least 1" });
     }
 
+    if let Some((s, _)) = options.schedule.as_mut() {
+        s.start(&mut &mut *optimizer)?;
+    }
     let n = y.len();
     let mut order: Vec<usize> = (0..n).collect();
     let mut rng = options.shuffle.map(rand_chacha::ChaCha8Rng::seed_from_u64);

@@ -36,6 +36,7 @@ mod error;
 mod fit;
 mod kernel;
 mod loss;
+mod minimize;
 mod model;
 mod optim;
 mod optimizer;
@@ -47,10 +48,14 @@ pub mod simd;
 pub use clip::{clip_grad_norm, clip_grad_value};
 pub use error::Error;
 pub use fit::{fit, EpochCallback, EpochReport, FitOptions, FitReport, Stop};
-pub use loss::{Loss, SquaredError};
-pub use model::{loss_gradient, Gradient, Linear};
+pub use loss::{sigmoid, AbsoluteError, Huber, LogLoss, Loss, SquaredError};
+pub use minimize::{minimize, MinimizeOptions, MinimizeReport};
+pub use model::{check_gradient, loss_gradient, Gradient, GradientCheck, Linear, Logistic};
 pub use optim::{
     AdaBelief, Adadelta, Adagrad, Adam, AdamW, Adamax, Asgd, Lamb, Lion, NAdam, RAdam, RmsProp, Rprop, Sgd, Yogi,
 };
 pub use optimizer::Optimizer;
-pub use schedule::{Interval, Schedule, SpikeAnnealing};
+pub use schedule::{
+    CosineAnnealingLr, CosineAnnealingWarmRestarts, ExponentialLr, Interval, LinearLr, MultiStepLr, OneCycleLr,
+    PlateauMode, ReduceLrOnPlateau, Schedule, Sequential, SpikeAnnealing, StepLr,
+};

@@ -77,6 +77,118 @@ impl<T: Float> Gradient<T> for Linear {
     }
 }
 
+/// Logistic regression: the logit `z = b + w·x` of a [`Linear`] model, meant for [`LogLoss`]
+/// (which takes logits); [`probability`](Logistic::probability) gives `sigmoid(z)`.
+///
+/// ```
+/// use descent::{Gradient, Logistic};
+/// let m = Logistic::new(1);
+/// assert_eq!(m.predict(&[0.0_f64, 2.0], &[0.0]), 0.0);
+/// assert_eq!(m.probability(&[0.0_f64, 2.0], &[0.0]), 0.5);
+/// assert!(m.classify(&[0.0_f64, 2.0], &[1.0]));
+/// ```
+///
+/// [`LogLoss`]: crate::LogLoss
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Logistic {
+    linear: Linear,
+}
+
+impl Logistic {
+    /// Logistic regression over `features` inputs (`features + 1` parameters).
+    ///
+    /// ```
+    /// use descent::{Gradient, Logistic};
+    /// assert_eq!(Gradient::<f32>::num_params(&Logistic::new(4)), 5);
+    /// ```
+    pub fn new(features: usize) -> Self {
+        Logistic { linear: Linear::new(features) }
+    }
+
+    /// `P(y = 1 | x) = sigmoid(b + w·x)`.
+    ///
+    /// ```
+    /// let p = descent::Logistic::new(1).probability(&[0.0_f64, 0.0], &[5.0]);
+    /// assert_eq!(p, 0.5);
+    /// ```
+    pub fn probability<T: Float>(&self, params: &[T], x: &[T]) -> T {
+        crate::loss::sigmoid(self.linear.predict(params, x))
+    }
+
+    /// The predicted class: `true` when the logit is positive.
+    ///
+    /// ```
+    /// assert!(!descent::Logistic::new(1).classify(&[-1.0_f64, 0.0], &[5.0]));
+    /// ```
+    pub fn classify<T: Float>(&self, params: &[T], x: &[T]) -> bool {
+        self.linear.predict(params, x) > T::zero()
+    }
+}
+
+impl<T: Float> Gradient<T> for Logistic {
+    fn num_params(&self) -> usize {
+        Gradient::<T>::num_params(&self.linear)
+    }
+    fn num_features(&self) -> usize {
+        Gradient::<T>::num_features(&self.linear)
+    }
+    #[inline]
+    fn predict(&self, params: &[T], x: &[T]) -> T {
+        self.linear.predict(params, x)
+    }
+    #[inline]
+    fn gradient(&self, params: &[T], x: &[T], grad: &mut [T]) -> T {
+        self.linear.gradient(params, x, grad)
+    }
+}
+
+/// What [`check_gradient`] found.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GradientCheck {
+    /// The largest relative difference `|analytic - numeric| / max(|analytic|, |numeric|, 1e-8)`.
+    pub worst_relative_error: f64,
+    /// The parameter index where it occurs.
+    pub index: usize,
+    /// The analytic derivative there.
+    pub analytic: f64,
+    /// The central-difference estimate there.
+    pub numeric: f64,
+}
+
+/// Compares a model's analytic gradient `dŷ/dθ` at `(params, x)` with central finite
+/// differences `(f(θ + h e_i) - f(θ - h e_i)) / 2h`, `h = step * max(1, |θ_i|)`, computed in
+/// `f64`, and reports the worst relative error. A correct gradient gives about `1e-8` or less
+/// in `f64` with `step = 1e-6`.
+///
+/// ```
+/// use descent::{check_gradient, Linear};
+/// let c = check_gradient(&Linear::new(2), &[0.5_f64, -1.0, 2.0], &[3.0, 4.0], 1e-6);
+/// assert!(c.worst_relative_error < 1e-8);
+/// ```
+pub fn check_gradient<T: Float, M: Gradient<T> + ?Sized>(model: &M, params: &[T], x: &[T], step: f64) -> GradientCheck {
+    use crate::kernel::{cast, to_f64};
+    let mut analytic = alloc::vec![T::zero(); params.len()];
+    model.gradient(params, x, &mut analytic);
+    let mut probe = params.to_vec();
+    let mut worst = GradientCheck { worst_relative_error: 0.0, index: 0, analytic: 0.0, numeric: 0.0 };
+    for i in 0..params.len() {
+        let p = to_f64(params[i]);
+        let h = step * p.abs().max(1.0);
+        probe[i] = cast(p + h);
+        let up = to_f64(model.predict(&probe, x));
+        probe[i] = cast(p - h);
+        let down = to_f64(model.predict(&probe, x));
+        probe[i] = params[i];
+        let numeric = (up - down) / (2.0 * h);
+        let a = to_f64(analytic[i]);
+        let err = (a - numeric).abs() / a.abs().max(numeric.abs()).max(1e-8);
+        if err > worst.worst_relative_error || err.is_nan() {
+            worst = GradientCheck { worst_relative_error: err, index: i, analytic: a, numeric };
+        }
+    }
+    worst
+}
+
 /// The chain rule for one sample: writes `dL/dθ = L'(ŷ, y) · dŷ/dθ` into `grad` and returns
 /// the loss `L(ŷ, y)`.
 ///

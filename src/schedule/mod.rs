@@ -8,8 +8,13 @@ use num_traits::Float;
 use crate::{Error, Optimizer};
 
 mod annealing;
+mod torch;
 
 pub use annealing::SpikeAnnealing;
+pub use torch::{
+    CosineAnnealingLr, CosineAnnealingWarmRestarts, ExponentialLr, LinearLr, MultiStepLr, OneCycleLr, PlateauMode,
+    ReduceLrOnPlateau, Sequential, StepLr,
+};
 
 /// A learning-rate schedule.
 ///
@@ -35,6 +40,25 @@ pub use annealing::SpikeAnnealing;
 /// # Ok::<(), Error>(())
 /// ```
 pub trait Schedule<T: Float> {
+    /// Attaches the schedule to an optimizer before its first step: records the optimizer's
+    /// learning rate as the base rate and sets the rate for step 0 (e.g. `LinearLr`'s
+    /// `start_factor * base`, `OneCycleLr`'s `max_lr / div_factor`), as constructing a PyTorch
+    /// scheduler does. [`fit`](crate::fit) calls it; a schedule stepped without it starts at its
+    /// first `step`, from the optimizer's rate at that time.
+    ///
+    /// ```
+    /// use descent::{LinearLr, Optimizer, Schedule, Sgd};
+    /// let mut opt = Sgd::new(0.1_f64);
+    /// let mut warmup = LinearLr::new(0.5, 1.0, 4);
+    /// warmup.start(&mut opt)?;
+    /// assert_eq!(opt.learning_rate(), 0.05);
+    /// # Ok::<(), descent::Error>(())
+    /// ```
+    fn start(&mut self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
+        let _ = optimizer;
+        Ok(())
+    }
+
     /// Advances the schedule by one unit and updates the optimizer's learning rate.
     ///
     /// `metric` is the value a metric-driven schedule (such as

@@ -1,0 +1,730 @@
+//! The schedules of `torch.optim.lr_scheduler`, with PyTorch's (recursive) formulas.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::f64::consts::PI;
+
+use num_traits::Float;
+
+use crate::kernel::{self, cast, to_f64};
+use crate::schedule::Schedule;
+use crate::{Error, Optimizer};
+
+/// Where a torch-style schedule stands: the base rate and PyTorch's `last_epoch` counter.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+struct Clock {
+    base: Option<f64>,
+    last_epoch: u64,
+}
+
+impl Clock {
+    /// Records the base rate (once) from the optimizer.
+    fn attach<T: Float>(&mut self, opt: &dyn Optimizer<T>) -> f64 {
+        *self.base.get_or_insert_with(|| to_f64(opt.learning_rate()))
+    }
+}
+
+fn lr<T: Float>(opt: &dyn Optimizer<T>) -> f64 {
+    to_f64(opt.learning_rate())
+}
+
+fn set_lr<T: Float>(opt: &mut dyn Optimizer<T>, lr: f64) {
+    opt.set_learning_rate(cast(lr));
+}
+
+/// Implements `Schedule` for a torch-style schedule from two functions of the schedule:
+/// `initial(&self, base, current) -> lr at step 0` and `next(&mut self, base, current) -> lr`
+/// (called with `last_epoch` already advanced), plus a validation.
+macro_rules! torch_schedule {
+    ($ty:ty) => {
+        impl<T: Float> Schedule<T> for $ty {
+            fn start(&mut self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
+                self.validate()?;
+                let base = self.clock.attach(&*optimizer);
+                let current = lr(&*optimizer);
+                set_lr(optimizer, self.initial(base, current));
+                Ok(())
+            }
+
+            fn step(&mut self, optimizer: &mut dyn Optimizer<T>, _metric: Option<T>) -> Result<(), Error> {
+                self.validate()?;
+                let base = self.clock.attach(&*optimizer);
+                self.clock.last_epoch += 1;
+                let current = lr(&*optimizer);
+                let next = self.next(base, current);
+                set_lr(optimizer, next);
+                Ok(())
+            }
+        }
+    };
+}
+
+/// Multiplies the rate by `gamma` every `step_size` steps: `torch.optim.lr_scheduler.StepLR`.
+///
+/// `lr_t = lr_{t-1} * (t % step_size == 0 ? gamma : 1)`, i.e. `base * gamma^floor(t / step_size)`.
+///
+/// ```
+/// use descent::{Optimizer, Schedule, Sgd, StepLr};
+/// let mut opt = Sgd::new(1.0_f64);
+/// let mut s = StepLr::new(2, 0.5);
+/// s.start(&mut opt)?;
+/// let lrs: Vec<f64> = (0..5).map(|_| { let l = opt.learning_rate(); s.step(&mut opt, None).unwrap(); l }).collect();
+/// assert_eq!(lrs, [1.0, 1.0, 0.5, 0.5, 0.25]);
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct StepLr {
+    step_size: u64,
+    gamma: f64,
+    clock: Clock,
+}
+
+impl StepLr {
+    /// Decays by `gamma` every `step_size` (>= 1) steps.
+    ///
+    /// ```
+    /// let s = descent::StepLr::new(30, 0.1);
+    /// # let _ = s;
+    /// ```
+    pub fn new(step_size: u64, gamma: f64) -> Self {
+        StepLr { step_size, gamma, clock: Clock::default() }
+    }
+    fn validate(&self) -> Result<(), Error> {
+        kernel::require(self.step_size >= 1, "step_size", self.step_size as f64, "at least 1")?;
+        kernel::non_negative("gamma", self.gamma)
+    }
+    fn initial(&self, _base: f64, current: f64) -> f64 {
+        current
+    }
+    fn next(&mut self, _base: f64, current: f64) -> f64 {
+        if self.clock.last_epoch % self.step_size == 0 {
+            current * self.gamma
+        } else {
+            current
+        }
+    }
+}
+torch_schedule!(StepLr);
+
+/// Multiplies the rate by `gamma` at each milestone: `torch.optim.lr_scheduler.MultiStepLR`.
+///
+/// ```
+/// use descent::{MultiStepLr, Optimizer, Schedule, Sgd};
+/// let mut opt = Sgd::new(1.0_f64);
+/// let mut s = MultiStepLr::new(&[1, 3], 0.1);
+/// for _ in 0..3 { s.step(&mut opt, None)?; }
+/// assert!((opt.learning_rate() - 0.01).abs() < 1e-15);
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct MultiStepLr {
+    milestones: Vec<u64>,
+    gamma: f64,
+    clock: Clock,
+}
+
+impl MultiStepLr {
+    /// Decays by `gamma` at each of `milestones` (a milestone listed `k` times decays by `gamma^k`).
+    ///
+    /// ```
+    /// let s = descent::MultiStepLr::new(&[30, 80], 0.1);
+    /// # let _ = s;
+    /// ```
+    pub fn new(milestones: &[u64], gamma: f64) -> Self {
+        MultiStepLr { milestones: milestones.to_vec(), gamma, clock: Clock::default() }
+    }
+    fn validate(&self) -> Result<(), Error> {
+        kernel::non_negative("gamma", self.gamma)
+    }
+    fn initial(&self, _base: f64, current: f64) -> f64 {
+        current
+    }
+    fn next(&mut self, _base: f64, current: f64) -> f64 {
+        let hits = self.milestones.iter().filter(|&&m| m == self.clock.last_epoch).count();
+        if hits == 0 {
+            current
+        } else {
+            current * Float::powi(self.gamma, hits as i32)
+        }
+    }
+}
+torch_schedule!(MultiStepLr);
+
+/// Multiplies the rate by `gamma` every step: `torch.optim.lr_scheduler.ExponentialLR`.
+///
+/// ```
+/// use descent::{ExponentialLr, Optimizer, Schedule, Sgd};
+/// let mut opt = Sgd::new(1.0_f64);
+/// let mut s = ExponentialLr::new(0.5);
+/// s.step(&mut opt, None)?;
+/// assert_eq!(opt.learning_rate(), 0.5);
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ExponentialLr {
+    gamma: f64,
+    clock: Clock,
+}
+
+impl ExponentialLr {
+    /// Decays by `gamma` every step.
+    ///
+    /// ```
+    /// let s = descent::ExponentialLr::new(0.95);
+    /// # let _ = s;
+    /// ```
+    pub fn new(gamma: f64) -> Self {
+        ExponentialLr { gamma, clock: Clock::default() }
+    }
+    fn validate(&self) -> Result<(), Error> {
+        kernel::non_negative("gamma", self.gamma)
+    }
+    fn initial(&self, _base: f64, current: f64) -> f64 {
+        current
+    }
+    fn next(&mut self, _base: f64, current: f64) -> f64 {
+        current * self.gamma
+    }
+}
+torch_schedule!(ExponentialLr);
+
+/// Cosine annealing from the base rate to `eta_min` over `t_max` steps (and back, periodically):
+/// `torch.optim.lr_scheduler.CosineAnnealingLR`, in its recursive form.
+///
+/// Closed form: `eta_min + (base - eta_min)*(1 + cos(pi*t/t_max))/2`.
+///
+/// ```
+/// use descent::{CosineAnnealingLr, Optimizer, Schedule, Sgd};
+/// let mut opt = Sgd::new(1.0_f64);
+/// let mut s = CosineAnnealingLr::new(4, 0.0);
+/// s.start(&mut opt)?;
+/// for _ in 0..2 { s.step(&mut opt, None)?; }
+/// assert!((opt.learning_rate() - 0.5).abs() < 1e-12);
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct CosineAnnealingLr {
+    t_max: u64,
+    eta_min: f64,
+    clock: Clock,
+}
+
+impl CosineAnnealingLr {
+    /// Anneals over `t_max` (>= 1) steps down to `eta_min`.
+    ///
+    /// ```
+    /// let s = descent::CosineAnnealingLr::new(100, 0.0);
+    /// # let _ = s;
+    /// ```
+    pub fn new(t_max: u64, eta_min: f64) -> Self {
+        CosineAnnealingLr { t_max, eta_min, clock: Clock::default() }
+    }
+    fn validate(&self) -> Result<(), Error> {
+        kernel::require(self.t_max >= 1, "t_max", self.t_max as f64, "at least 1")?;
+        kernel::non_negative("eta_min", self.eta_min)
+    }
+    fn initial(&self, _base: f64, current: f64) -> f64 {
+        current
+    }
+    fn next(&mut self, base: f64, current: f64) -> f64 {
+        let (t, tm, e) = (self.clock.last_epoch as f64, self.t_max as f64, self.eta_min);
+        if (self.clock.last_epoch as i128 - 1 - self.t_max as i128).rem_euclid(2 * self.t_max as i128) == 0 {
+            current + (base - e) * (1.0 - Float::cos(PI / tm)) / 2.0
+        } else {
+            (1.0 + Float::cos(PI * t / tm)) / (1.0 + Float::cos(PI * (t - 1.0) / tm)) * (current - e) + e
+        }
+    }
+}
+torch_schedule!(CosineAnnealingLr);
+
+/// Cosine annealing with warm restarts (SGDR): `torch.optim.lr_scheduler.CosineAnnealingWarmRestarts`.
+///
+/// `lr = eta_min + (base - eta_min)*(1 + cos(pi*t_cur/t_i))/2`; after `t_i` steps `t_cur`
+/// restarts at 0 and `t_i` is multiplied by `t_mult`.
+///
+/// ```
+/// use descent::{CosineAnnealingWarmRestarts, Optimizer, Schedule, Sgd};
+/// let mut opt = Sgd::new(1.0_f64);
+/// let mut s = CosineAnnealingWarmRestarts::new(2, 1, 0.0);
+/// for _ in 0..2 { s.step(&mut opt, None)?; }
+/// assert_eq!(opt.learning_rate(), 1.0); // restarted
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct CosineAnnealingWarmRestarts {
+    t_0: u64,
+    t_mult: u64,
+    eta_min: f64,
+    t_i: u64,
+    t_cur: u64,
+    clock: Clock,
+}
+
+impl CosineAnnealingWarmRestarts {
+    /// First period `t_0` (>= 1) steps, each next period `t_mult` (>= 1) times longer, floor `eta_min`.
+    ///
+    /// ```
+    /// let s = descent::CosineAnnealingWarmRestarts::new(10, 2, 0.0);
+    /// # let _ = s;
+    /// ```
+    pub fn new(t_0: u64, t_mult: u64, eta_min: f64) -> Self {
+        CosineAnnealingWarmRestarts { t_0, t_mult, eta_min, t_i: t_0, t_cur: 0, clock: Clock::default() }
+    }
+    fn validate(&self) -> Result<(), Error> {
+        kernel::require(self.t_0 >= 1, "t_0", self.t_0 as f64, "at least 1")?;
+        kernel::require(self.t_mult >= 1, "t_mult", self.t_mult as f64, "at least 1")?;
+        kernel::non_negative("eta_min", self.eta_min)
+    }
+    fn initial(&self, base: f64, _current: f64) -> f64 {
+        self.at(base)
+    }
+    fn at(&self, base: f64) -> f64 {
+        self.eta_min + (base - self.eta_min) * (1.0 + Float::cos(PI * self.t_cur as f64 / self.t_i as f64)) / 2.0
+    }
+    fn next(&mut self, base: f64, _current: f64) -> f64 {
+        self.t_cur += 1;
+        if self.t_cur >= self.t_i {
+            self.t_cur -= self.t_i;
+            self.t_i = self.t_i.saturating_mul(self.t_mult);
+        }
+        self.at(base)
+    }
+}
+torch_schedule!(CosineAnnealingWarmRestarts);
+
+/// Linear warm-up (or decay) of a factor from `start_factor` to `end_factor` over `total_iters`
+/// steps: `torch.optim.lr_scheduler.LinearLR`. PyTorch's defaults are `(1/3, 1.0, 5)`.
+///
+/// ```
+/// use descent::{LinearLr, Optimizer, Schedule, Sgd};
+/// let mut opt = Sgd::new(1.0_f64);
+/// let mut s = LinearLr::new(0.5, 1.0, 2);
+/// s.start(&mut opt)?;
+/// assert_eq!(opt.learning_rate(), 0.5);
+/// s.step(&mut opt, None)?;
+/// s.step(&mut opt, None)?;
+/// assert_eq!(opt.learning_rate(), 1.0);
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct LinearLr {
+    start_factor: f64,
+    end_factor: f64,
+    total_iters: u64,
+    clock: Clock,
+}
+
+impl LinearLr {
+    /// From `start_factor * base` (0 < start_factor <= 1) to `end_factor * base`
+    /// (0 <= end_factor <= 1) in `total_iters` steps.
+    ///
+    /// ```
+    /// let s = descent::LinearLr::new(1.0 / 3.0, 1.0, 5);
+    /// # let _ = s;
+    /// ```
+    pub fn new(start_factor: f64, end_factor: f64, total_iters: u64) -> Self {
+        LinearLr { start_factor, end_factor, total_iters, clock: Clock::default() }
+    }
+    fn validate(&self) -> Result<(), Error> {
+        kernel::require(
+            self.start_factor > 0.0 && self.start_factor <= 1.0,
+            "start_factor",
+            self.start_factor,
+            "a value in (0, 1]",
+        )?;
+        kernel::unit_closed("end_factor", self.end_factor)
+    }
+    fn initial(&self, _base: f64, current: f64) -> f64 {
+        current * self.start_factor
+    }
+    fn next(&mut self, _base: f64, current: f64) -> f64 {
+        let t = self.clock.last_epoch;
+        if t > self.total_iters {
+            return current;
+        }
+        let (s, e) = (self.start_factor, self.end_factor);
+        current * (1.0 + (e - s) / (self.total_iters as f64 * s + (t - 1) as f64 * (e - s)))
+    }
+}
+torch_schedule!(LinearLr);
+
+/// The one-cycle policy: `torch.optim.lr_scheduler.OneCycleLR` (two phases, cosine annealing,
+/// momentum cycling on by default).
+///
+/// The rate rises from `max_lr/div_factor` to `max_lr` over the first `pct_start` of
+/// `total_steps`, then falls to `max_lr/(div_factor*final_div_factor)`; the momentum (SGD's
+/// `momentum`, Adam's `beta1`) moves the opposite way between `max_momentum` and
+/// `base_momentum`. Defaults: `pct_start` 0.3, `div_factor` 25, `final_div_factor` 1e4,
+/// momenta (0.85, 0.95).
+///
+/// ```
+/// use descent::{OneCycleLr, Optimizer, Schedule, Sgd};
+/// let mut opt = Sgd::new(0.1_f64).momentum(0.9);
+/// let mut s = OneCycleLr::new(0.1, 100);
+/// s.start(&mut opt)?;
+/// assert!((opt.learning_rate() - 0.004).abs() < 1e-15);
+/// assert_eq!(Optimizer::momentum(&opt), Some(0.95));
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct OneCycleLr {
+    max_lr: f64,
+    total_steps: u64,
+    pct_start: f64,
+    div_factor: f64,
+    final_div_factor: f64,
+    cycle_momentum: bool,
+    momenta: (f64, f64),
+    last_epoch: u64,
+}
+
+impl OneCycleLr {
+    /// A cycle peaking at `max_lr` over `total_steps` (>= 2) steps, with PyTorch's defaults.
+    ///
+    /// ```
+    /// let s = descent::OneCycleLr::new(0.1, 1000);
+    /// # let _ = s;
+    /// ```
+    pub fn new(max_lr: f64, total_steps: u64) -> Self {
+        OneCycleLr {
+            max_lr,
+            total_steps,
+            pct_start: 0.3,
+            div_factor: 25.0,
+            final_div_factor: 1e4,
+            cycle_momentum: true,
+            momenta: (0.85, 0.95),
+            last_epoch: 0,
+        }
+    }
+
+    /// Fraction of the cycle spent increasing the rate, in `(0, 1)` (default 0.3).
+    ///
+    /// ```
+    /// let s = descent::OneCycleLr::new(0.1, 1000).pct_start(0.25);
+    /// # let _ = s;
+    /// ```
+    pub fn pct_start(mut self, pct_start: f64) -> Self {
+        self.pct_start = pct_start;
+        self
+    }
+
+    /// Initial rate `max_lr/div_factor` and final rate `initial/final_div_factor` (default 25, 1e4).
+    ///
+    /// ```
+    /// let s = descent::OneCycleLr::new(0.1, 1000).div_factors(10.0, 100.0);
+    /// # let _ = s;
+    /// ```
+    pub fn div_factors(mut self, div_factor: f64, final_div_factor: f64) -> Self {
+        self.div_factor = div_factor;
+        self.final_div_factor = final_div_factor;
+        self
+    }
+
+    /// Cycle the momentum between `base` and `max` (default on, 0.85 and 0.95); `None` turns the
+    /// cycling off.
+    ///
+    /// ```
+    /// let s = descent::OneCycleLr::new(0.1, 1000).cycle_momentum(Some((0.8, 0.9)));
+    /// # let _ = s;
+    /// ```
+    pub fn cycle_momentum(mut self, momenta: Option<(f64, f64)>) -> Self {
+        self.cycle_momentum = momenta.is_some();
+        if let Some(m) = momenta {
+            self.momenta = m;
+        }
+        self
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        kernel::positive("max_lr", self.max_lr)?;
+        kernel::require(self.total_steps >= 2, "total_steps", self.total_steps as f64, "at least 2")?;
+        kernel::require(
+            self.pct_start > 0.0 && self.pct_start < 1.0,
+            "pct_start",
+            self.pct_start,
+            "a value in (0, 1)",
+        )?;
+        kernel::positive("div_factor", self.div_factor)?;
+        kernel::positive("final_div_factor", self.final_div_factor)?;
+        kernel::unit("base_momentum", self.momenta.0)?;
+        kernel::unit("max_momentum", self.momenta.1)
+    }
+
+    fn anneal(start: f64, end: f64, pct: f64) -> f64 {
+        let cos_out = Float::cos(PI * pct) + 1.0;
+        end + (start - end) / 2.0 * cos_out
+    }
+
+    /// `(lr, momentum)` at step `t`.
+    fn at(&self, t: u64) -> (f64, f64) {
+        let initial = self.max_lr / self.div_factor;
+        let min_lr = initial / self.final_div_factor;
+        let (base_m, max_m) = self.momenta;
+        let first_end = self.pct_start * self.total_steps as f64 - 1.0;
+        let last_end = self.total_steps as f64 - 1.0;
+        let t = t as f64;
+        if t <= first_end {
+            let pct = t / first_end;
+            (Self::anneal(initial, self.max_lr, pct), Self::anneal(max_m, base_m, pct))
+        } else {
+            let pct = (t - first_end) / (last_end - first_end);
+            (Self::anneal(self.max_lr, min_lr, pct), Self::anneal(base_m, max_m, pct))
+        }
+    }
+
+    fn apply<T: Float>(&self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
+        let (lr, m) = self.at(self.last_epoch);
+        set_lr(optimizer, lr);
+        if self.cycle_momentum && !optimizer.set_momentum(cast(m)) {
+            return Err(Error::InvalidHyperparameter {
+                name: "cycle_momentum",
+                value: m,
+                expected: "an optimizer with a momentum (or beta1); turn cycling off with cycle_momentum(None)",
+            });
+        }
+        Ok(())
+    }
+}
+
+impl<T: Float> Schedule<T> for OneCycleLr {
+    fn start(&mut self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
+        self.validate()?;
+        self.last_epoch = 0;
+        self.apply(optimizer)
+    }
+
+    fn step(&mut self, optimizer: &mut dyn Optimizer<T>, _metric: Option<T>) -> Result<(), Error> {
+        self.validate()?;
+        // PyTorch raises past the end; the rate stays at the cycle's final value here.
+        self.last_epoch = (self.last_epoch + 1).min(self.total_steps - 1);
+        self.apply(optimizer)
+    }
+}
+
+/// Whether a smaller or a larger metric is better for [`ReduceLrOnPlateau`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum PlateauMode {
+    /// Lower is better (a loss).
+    Min,
+    /// Higher is better (an accuracy).
+    Max,
+}
+
+/// Reduces the rate by `factor` when the metric stops improving for `patience` steps:
+/// `torch.optim.lr_scheduler.ReduceLROnPlateau` (relative threshold 1e-4, cooldown 0,
+/// `min_lr` 0, eps 1e-8 by default).
+///
+/// `step` needs the metric (`fit` passes the loss); without one it returns
+/// [`Error::InvalidHyperparameter`] for `metric`.
+///
+/// ```
+/// use descent::{Optimizer, PlateauMode, ReduceLrOnPlateau, Schedule, Sgd};
+/// let mut opt = Sgd::new(1.0_f64);
+/// let mut s = ReduceLrOnPlateau::new(PlateauMode::Min, 0.5, 1);
+/// for loss in [3.0, 2.0, 2.0, 2.0] {
+///     s.step(&mut opt, Some(loss))?;
+/// }
+/// assert_eq!(opt.learning_rate(), 0.5);
+/// # Ok::<(), descent::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ReduceLrOnPlateau {
+    mode: PlateauMode,
+    factor: f64,
+    patience: u64,
+    threshold: f64,
+    cooldown: u64,
+    min_lr: f64,
+    eps: f64,
+    best: Option<f64>,
+    num_bad: u64,
+    cooldown_counter: u64,
+}
+
+impl ReduceLrOnPlateau {
+    /// Multiplies the rate by `factor` (in `[0, 1)`) after more than `patience` steps without
+    /// improvement.
+    ///
+    /// ```
+    /// use descent::{PlateauMode, ReduceLrOnPlateau};
+    /// let s = ReduceLrOnPlateau::new(PlateauMode::Min, 0.1, 10);
+    /// # let _ = s;
+    /// ```
+    pub fn new(mode: PlateauMode, factor: f64, patience: u64) -> Self {
+        ReduceLrOnPlateau {
+            mode,
+            factor,
+            patience,
+            threshold: 1e-4,
+            cooldown: 0,
+            min_lr: 0.0,
+            eps: 1e-8,
+            best: None,
+            num_bad: 0,
+            cooldown_counter: 0,
+        }
+    }
+
+    /// Relative improvement needed to count as better (default 1e-4).
+    ///
+    /// ```
+    /// let s = descent::ReduceLrOnPlateau::new(descent::PlateauMode::Min, 0.1, 10).threshold(1e-3);
+    /// # let _ = s;
+    /// ```
+    pub fn threshold(mut self, threshold: f64) -> Self {
+        self.threshold = threshold;
+        self
+    }
+
+    /// Steps to wait after a reduction before counting again (default 0).
+    ///
+    /// ```
+    /// let s = descent::ReduceLrOnPlateau::new(descent::PlateauMode::Min, 0.1, 10).cooldown(5);
+    /// # let _ = s;
+    /// ```
+    pub fn cooldown(mut self, cooldown: u64) -> Self {
+        self.cooldown = cooldown;
+        self
+    }
+
+    /// Lower bound of the rate (default 0).
+    ///
+    /// ```
+    /// let s = descent::ReduceLrOnPlateau::new(descent::PlateauMode::Min, 0.1, 10).min_lr(1e-6);
+    /// # let _ = s;
+    /// ```
+    pub fn min_lr(mut self, min_lr: f64) -> Self {
+        self.min_lr = min_lr;
+        self
+    }
+
+    fn is_better(&self, a: f64) -> bool {
+        match (self.best, self.mode) {
+            (None, _) => true,
+            (Some(best), PlateauMode::Min) => a < best * (1.0 - self.threshold),
+            (Some(best), PlateauMode::Max) => a > best * (1.0 + self.threshold),
+        }
+    }
+}
+
+impl<T: Float> Schedule<T> for ReduceLrOnPlateau {
+    fn step(&mut self, optimizer: &mut dyn Optimizer<T>, metric: Option<T>) -> Result<(), Error> {
+        kernel::unit("factor", self.factor)?;
+        kernel::non_negative("threshold", self.threshold)?;
+        kernel::non_negative("min_lr", self.min_lr)?;
+        let current = metric.map(to_f64).ok_or(Error::InvalidHyperparameter {
+            name: "metric",
+            value: f64::NAN,
+            expected: "a metric value passed to step",
+        })?;
+        if self.is_better(current) {
+            self.best = Some(current);
+            self.num_bad = 0;
+        } else {
+            self.num_bad += 1;
+        }
+        if self.cooldown_counter > 0 {
+            self.cooldown_counter -= 1;
+            self.num_bad = 0;
+        }
+        if self.num_bad > self.patience {
+            let old = lr(&*optimizer);
+            let new = f64::max(old * self.factor, self.min_lr);
+            if old - new > self.eps {
+                set_lr(optimizer, new);
+            }
+            self.cooldown_counter = self.cooldown;
+            self.num_bad = 0;
+        }
+        Ok(())
+    }
+}
+
+/// Runs schedules one after another, switching at the given steps (e.g. linear warm-up then
+/// cosine annealing): `torch.optim.lr_scheduler.SequentialLR`.
+///
+/// At each milestone the optimizer's rate is reset to the base rate recorded at the start and
+/// the next schedule is started from it.
+///
+/// ```
+/// use descent::{CosineAnnealingLr, LinearLr, Optimizer, Schedule, Sequential, Sgd};
+/// let mut opt = Sgd::new(1.0_f64);
+/// let mut s = Sequential::new(vec![Box::new(LinearLr::new(0.1, 1.0, 5)), Box::new(CosineAnnealingLr::new(10, 0.0))], &[5]);
+/// s.start(&mut opt)?;
+/// assert!((opt.learning_rate() - 0.1).abs() < 1e-15);
+/// for _ in 0..5 { s.step(&mut opt, None)?; }
+/// assert_eq!(opt.learning_rate(), 1.0); // warm-up done, cosine starts at the base rate
+/// # Ok::<(), descent::Error>(())
+/// ```
+pub struct Sequential<T> {
+    schedules: Vec<Box<dyn Schedule<T>>>,
+    milestones: Vec<u64>,
+    base: Option<f64>,
+    count: u64,
+}
+
+impl<T: Float> Sequential<T> {
+    /// `schedules[i]` runs from `milestones[i-1]` (0 for the first) to `milestones[i]`; needs
+    /// one milestone fewer than schedules, in increasing order.
+    ///
+    /// ```
+    /// use descent::{ExponentialLr, Sequential, StepLr};
+    /// let s = Sequential::<f64>::new(vec![Box::new(StepLr::new(2, 0.5)), Box::new(ExponentialLr::new(0.9))], &[10]);
+    /// # let _ = s;
+    /// ```
+    pub fn new(schedules: Vec<Box<dyn Schedule<T>>>, milestones: &[u64]) -> Self {
+        Sequential { schedules, milestones: milestones.to_vec(), base: None, count: 0 }
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        kernel::require(
+            self.milestones.len() + 1 == self.schedules.len(),
+            "milestones",
+            self.milestones.len() as f64,
+            "one milestone fewer than schedules",
+        )?;
+        kernel::require(
+            self.milestones.windows(2).all(|w| w[0] < w[1]),
+            "milestones",
+            self.milestones.len() as f64,
+            "strictly increasing milestones",
+        )
+    }
+
+    fn current(&self) -> usize {
+        self.milestones.iter().filter(|&&m| m <= self.count).count()
+    }
+}
+
+impl<T: Float> Schedule<T> for Sequential<T> {
+    fn start(&mut self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
+        self.validate()?;
+        self.base = Some(lr(&*optimizer));
+        self.count = 0;
+        self.schedules[0].start(optimizer)
+    }
+
+    fn step(&mut self, optimizer: &mut dyn Optimizer<T>, metric: Option<T>) -> Result<(), Error> {
+        self.validate()?;
+        let base = *self.base.get_or_insert_with(|| lr(&*optimizer));
+        self.count += 1;
+        let i = self.current();
+        if i > 0 && self.milestones[i - 1] == self.count {
+            set_lr(optimizer, base);
+            self.schedules[i].start(optimizer)
+        } else {
+            self.schedules[i].step(optimizer, metric)
+        }
+    }
+}
