@@ -16,6 +16,7 @@
 //!
 //! See the README for the list of rules, the parity tests and the benchmarks.
 #![no_std]
+// `unsafe` is forbidden in every module but `simd`, whose target-feature calls need it.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
@@ -31,17 +32,28 @@ extern crate std;
 #[cfg(not(any(feature = "std", feature = "libm")))]
 compile_error!("descent needs either the `std` feature (default) or the `libm` feature for float math");
 
+#[forbid(unsafe_code)]
 mod clip;
+#[forbid(unsafe_code)]
 mod error;
+#[forbid(unsafe_code)]
 mod fit;
+#[forbid(unsafe_code)]
 mod kernel;
+#[forbid(unsafe_code)]
 mod loss;
+#[forbid(unsafe_code)]
 mod minimize;
+#[forbid(unsafe_code)]
 mod model;
+#[forbid(unsafe_code)]
 mod optim;
+#[forbid(unsafe_code)]
 mod optimizer;
 #[cfg(feature = "rayon")]
+#[forbid(unsafe_code)]
 mod parallel;
+#[forbid(unsafe_code)]
 mod schedule;
 pub mod simd;
 

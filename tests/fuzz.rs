@@ -1,0 +1,174 @@
+//! Bounded fuzzing: every rule driven with arbitrary hyperparameters (NaN, infinities,
+//! negatives, huge values), arbitrary lengths and arbitrary gradient values. Nothing may panic;
+//! a failed step must leave the parameters bit for bit as they were.
+//!
+//! `cargo test --release --test fuzz` runs 512 cases; set `DESCENT_FUZZ_CASES` for a long run,
+//! e.g. `DESCENT_FUZZ_CASES=2000000 cargo test --release --test fuzz -- --nocapture`.
+
+use descent::*;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+fn any_float() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        4 => -2.0..2.0f64,
+        1 => Just(0.0),
+        1 => Just(-0.0),
+        1 => Just(1.0),
+        1 => Just(f64::NAN),
+        1 => Just(f64::INFINITY),
+        1 => Just(f64::NEG_INFINITY),
+        1 => Just(f64::MAX),
+        1 => Just(f64::MIN_POSITIVE),
+        1 => Just(1e-310),
+        1 => prop::num::f64::ANY,
+    ]
+}
+
+/// Rule `i` with every setter fed from `h` and `b`.
+fn build(i: usize, h: &[f64], b: &[bool]) -> Box<dyn Optimizer<f64>> {
+    let lr = h[0];
+    match i % 15 {
+        0 => Box::new(
+            Sgd::new(lr)
+                .momentum(h[1])
+                .dampening(h[2])
+                .nesterov(b[0])
+                .weight_decay(h[3])
+                .maximize(b[1])
+                .initial_buffer(h[4])
+                .check_finite(b[2]),
+        ),
+        1 => Box::new(
+            Adam::new(lr)
+                .betas(h[1], h[2])
+                .eps(h[3])
+                .weight_decay(h[4])
+                .amsgrad(b[0])
+                .maximize(b[1])
+                .decoupled_weight_decay(b[2])
+                .bias_correction(b[3])
+                .initial_moments(h[5], h[6])
+                .check_finite(b[4]),
+        ),
+        2 => Box::new(AdamW::new(lr).betas(h[1], h[2]).eps(h[3]).weight_decay(h[4]).amsgrad(b[0]).check_finite(b[4])),
+        3 => Box::new(
+            RmsProp::new(lr)
+                .alpha(h[1])
+                .eps(h[2])
+                .weight_decay(h[3])
+                .momentum(h[4])
+                .centered(b[0])
+                .maximize(b[1])
+                .initial_square_avg(h[5])
+                .check_finite(b[4]),
+        ),
+        4 => Box::new(
+            Adagrad::new(lr)
+                .lr_decay(h[1])
+                .weight_decay(h[2])
+                .initial_accumulator_value(h[3])
+                .eps(h[4])
+                .check_finite(b[4]),
+        ),
+        5 => Box::new(Adadelta::new(lr).rho(h[1]).eps(h[2]).weight_decay(h[3]).check_finite(b[4])),
+        6 => Box::new(Adamax::new(lr).betas(h[1], h[2]).eps(h[3]).weight_decay(h[4]).check_finite(b[4])),
+        7 => Box::new(
+            NAdam::new(lr)
+                .betas(h[1], h[2])
+                .eps(h[3])
+                .weight_decay(h[4])
+                .momentum_decay(h[5])
+                .decoupled_weight_decay(b[0])
+                .check_finite(b[4]),
+        ),
+        8 => Box::new(
+            RAdam::new(lr)
+                .betas(h[1], h[2])
+                .eps(h[3])
+                .weight_decay(h[4])
+                .decoupled_weight_decay(b[0])
+                .check_finite(b[4]),
+        ),
+        9 => Box::new(
+            Rprop::new(lr).etas(h[1], 1.0 + h[2]).step_sizes(h[3], 1.0 + h[4]).maximize(b[1]).check_finite(b[4]),
+        ),
+        10 => Box::new(Asgd::new(lr).lambd(h[1]).alpha(h[2]).t0(h[3]).weight_decay(h[4]).check_finite(b[4])),
+        11 => Box::new(Lion::new(lr).betas(h[1], h[2]).weight_decay(h[3]).check_finite(b[4])),
+        12 => Box::new(AdaBelief::new(lr).betas(h[1], h[2]).eps(h[3]).eps_root(h[4]).nesterov(b[0]).check_finite(b[4])),
+        13 => Box::new(Yogi::new(lr).betas(h[1], h[2]).eps(h[3]).initial_accumulator_value(h[4]).check_finite(b[4])),
+        _ => Box::new(Lamb::new(lr).betas(h[1], h[2]).eps(h[3]).eps_root(h[4]).weight_decay(h[5]).check_finite(b[4])),
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Step { n: usize, m: usize, seed: usize },
+    SetLr(f64),
+    Reset,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        8 => (0usize..40, 0usize..40, 0usize..1000).prop_map(|(n, m, seed)| Op::Step { n, m, seed }),
+        1 => any_float().prop_map(Op::SetLr),
+        1 => Just(Op::Reset),
+    ]
+}
+
+fn check(i: usize, h: &[f64], b: &[bool], values: &[f64], ops: &[Op]) -> Result<u64, TestCaseError> {
+    let mut opt = build(i, h, b);
+    let mut params: Vec<f64> = Vec::new();
+    let mut ok = 0;
+    for op in ops {
+        match *op {
+            Op::SetLr(lr) => opt.set_learning_rate(lr),
+            Op::Reset => opt.reset(),
+            Op::Step { n, m, seed } => {
+                // keep the length most of the time so that the state is exercised
+                let n = if params.is_empty() || seed % 7 == 0 { n } else { params.len() };
+                let m = if seed % 5 == 0 { m } else { n };
+                params.resize(n, 0.5);
+                let grads: Vec<f64> = (0..m).map(|k| values[(seed + k) % values.len()]).collect();
+                let before: Vec<u64> = params.iter().map(|v| v.to_bits()).collect();
+                match opt.step(&mut params, &grads) {
+                    Ok(()) => ok += 1,
+                    Err(e) => {
+                        let after: Vec<u64> = params.iter().map(|v| v.to_bits()).collect();
+                        prop_assert_eq!(before, after, "rule {}: failed step ({}) changed params", i, e);
+                        prop_assert!(!e.to_string().is_empty());
+                    }
+                }
+            }
+        }
+    }
+    Ok(ok)
+}
+
+#[test]
+fn no_input_panics_or_corrupts() {
+    let cases = std::env::var("DESCENT_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512);
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    // half the cases draw every hyperparameter from a valid-looking range, so that steps
+    // succeed and the update loops see arbitrary gradients; the others draw anything
+    let hyper = prop_oneof![
+        prop::collection::vec(0.0..0.99f64, 7),
+        prop::collection::vec(prop_oneof![3 => 0.0..0.99f64, 1 => any_float()], 7),
+    ];
+    let strategy = (
+        0usize..15,
+        hyper,
+        prop::collection::vec(any::<bool>(), 5),
+        prop::collection::vec(any_float(), 1..16),
+        prop::collection::vec(op(), 1..12),
+    );
+    let start = std::time::Instant::now();
+    let steps = std::cell::Cell::new(0u64);
+    runner
+        .run(&strategy, |(i, h, b, values, ops)| {
+            steps.set(steps.get() + check(i, &h, &b, &values, &ops)?);
+            Ok(())
+        })
+        .unwrap();
+    eprintln!("fuzz: {cases} cases, {} successful steps, {:.1?}", steps.get(), start.elapsed());
+}

@@ -1,0 +1,75 @@
+//! Zero allocation after the first step, for every rule: a counting global allocator proves it.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use descent::*;
+
+struct Counting;
+
+thread_local! {
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts this thread's calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        COUNT.with(|c| c.set(c.get() + 1));
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which we pass on.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        COUNT.with(|c| c.set(c.get() + 1));
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn allocations(f: impl FnOnce()) -> usize {
+    let before = COUNT.with(Cell::get);
+    f();
+    COUNT.with(Cell::get) - before
+}
+
+#[test]
+fn no_rule_allocates_after_its_first_step() {
+    let rules: Vec<(&str, Box<dyn Optimizer<f32>>)> = vec![
+        ("Sgd", Box::new(Sgd::new(0.01).momentum(0.9))),
+        ("Adam", Box::new(Adam::new(0.01).amsgrad(true))),
+        ("AdamW", Box::new(AdamW::new(0.01))),
+        ("RmsProp", Box::new(RmsProp::new(0.01).centered(true).momentum(0.9))),
+        ("Adagrad", Box::new(Adagrad::new(0.01))),
+        ("Adadelta", Box::new(Adadelta::new(1.0))),
+        ("Adamax", Box::new(Adamax::new(0.01))),
+        ("NAdam", Box::new(NAdam::new(0.01))),
+        ("RAdam", Box::new(RAdam::new(0.01))),
+        ("Rprop", Box::new(Rprop::new(0.01))),
+        ("Asgd", Box::new(Asgd::new(0.01))),
+        ("Lion", Box::new(Lion::new(0.01))),
+        ("AdaBelief", Box::new(AdaBelief::new(0.01))),
+        ("Yogi", Box::new(Yogi::new(0.01))),
+        ("Lamb", Box::new(Lamb::new(0.01))),
+    ];
+    let n = 4099;
+    let mut p: Vec<f32> = (0..n).map(|i| (i % 17) as f32 * 0.1 - 0.8).collect();
+    let g: Vec<f32> = (0..n).map(|i| (i % 13) as f32 * 0.01 - 0.06).collect();
+    for (name, mut opt) in rules {
+        let first = allocations(|| opt.step(&mut p, &g).unwrap());
+        assert!(first > 0, "{name}: the first step sizes the state");
+        let later = allocations(|| {
+            for _ in 0..10 {
+                opt.step(&mut p, &g).unwrap();
+            }
+            // errors allocate nothing either
+            let _ = opt.step(&mut p, &g[1..]);
+        });
+        assert_eq!(later, 0, "{name} allocated after its first step");
+    }
+}

@@ -1,0 +1,43 @@
+//! The `rayon` feature: a parallel step is bit-identical to a serial one.
+#![cfg(feature = "rayon")]
+
+use descent::*;
+
+fn run(threads: usize, opt: &mut (dyn Optimizer<f32> + Send), n: usize) -> Vec<u32> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    pool.install(|| {
+        let mut p: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
+        for k in 0..3 {
+            let g: Vec<f32> = (0..n).map(|i| (((i + k) * 104729) % 997) as f32 / 498.0 - 1.0).collect();
+            opt.step(&mut p, &g).unwrap();
+        }
+        p.iter().map(|v| v.to_bits()).collect()
+    })
+}
+
+#[test]
+fn parallel_equals_serial_for_every_rule() {
+    let n = 1_000_003; // above the threshold, odd
+    let rules: Vec<fn() -> Box<dyn Optimizer<f32> + Send>> = vec![
+        || Box::new(Sgd::new(0.01).momentum(0.9)),
+        || Box::new(Adam::new(0.01).amsgrad(true)),
+        || Box::new(AdamW::new(0.01)),
+        || Box::new(RmsProp::new(0.01).centered(true).momentum(0.9)),
+        || Box::new(Adagrad::new(0.01)),
+        || Box::new(Adadelta::new(1.0)),
+        || Box::new(Adamax::new(0.01)),
+        || Box::new(NAdam::new(0.01)),
+        || Box::new(RAdam::new(0.01)),
+        || Box::new(Rprop::new(0.01)),
+        || Box::new(Asgd::new(0.01)),
+        || Box::new(Lion::new(0.01)),
+        || Box::new(AdaBelief::new(0.01)),
+        || Box::new(Yogi::new(0.01)),
+        || Box::new(Lamb::new(0.01)),
+    ];
+    for make in rules {
+        let serial = run(1, &mut *make(), n);
+        let parallel = run(2, &mut *make(), n);
+        assert!(serial == parallel, "parallel step differs from serial");
+    }
+}
