@@ -3,6 +3,9 @@
 
 use descent::*;
 
+/// Makes a fresh optimizer.
+type Make = fn() -> Box<dyn Optimizer<f32> + Send>;
+
 fn run(threads: usize, opt: &mut (dyn Optimizer<f32> + Send), n: usize) -> Vec<u32> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     pool.install(|| {
@@ -18,7 +21,7 @@ fn run(threads: usize, opt: &mut (dyn Optimizer<f32> + Send), n: usize) -> Vec<u
 #[test]
 fn parallel_equals_serial_for_every_rule() {
     let n = 1_000_003; // above the threshold, odd
-    let rules: Vec<fn() -> Box<dyn Optimizer<f32> + Send>> = vec![
+    let rules: Vec<Make> = vec![
         || Box::new(Sgd::new(0.01).momentum(0.9)),
         || Box::new(Adam::new(0.01).amsgrad(true)),
         || Box::new(AdamW::new(0.01)),
