@@ -130,12 +130,12 @@ impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for AdadeltaKernel<T> {
     #[inline(always)]
     fn run(&self, (p, g, s, acc): L4<'a, T>) {
         for (((p, &g), s), acc) in p.iter_mut().zip(g).zip(s.iter_mut()).zip(acc.iter_mut()) {
-            let g = self.prep.grad(p, g);
+            let (q, g) = self.prep.grad(*p, g);
             *s = *s * self.rho + (self.one_minus_rho * g) * g;
             let std = (*s + self.eps).sqrt();
             let delta = ((*acc + self.eps).sqrt() / std) * g;
             *acc = *acc * self.rho + (self.one_minus_rho * delta) * delta;
-            *p = *p + self.neg_lr * delta;
+            *p = q + self.neg_lr * delta;
         }
     }
 }

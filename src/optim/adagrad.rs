@@ -136,9 +136,9 @@ impl<'a, T: Float + Send + Sync> Kernel<L3<'a, T>> for AdagradKernel<T> {
     #[inline(always)]
     fn run(&self, (p, g, sum): L3<'a, T>) {
         for ((p, &g), s) in p.iter_mut().zip(g).zip(sum.iter_mut()) {
-            let g = self.prep.grad(p, g);
+            let (q, g) = self.prep.grad(*p, g);
             *s = *s + g * g;
-            *p = *p + (self.neg_clr * g) / (s.sqrt() + self.eps);
+            *p = q + (self.neg_clr * g) / (s.sqrt() + self.eps);
         }
     }
 }

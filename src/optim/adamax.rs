@@ -132,10 +132,10 @@ impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for AdamaxKernel<T> {
     #[inline(always)]
     fn run(&self, (p, g, m, u): L4<'a, T>) {
         for (((p, &g), m), u) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(u.iter_mut()) {
-            let g = self.prep.grad(p, g);
+            let (q, g) = self.prep.grad(*p, g);
             *m = self.lerp.at(*m, g);
             *u = (*u * self.beta2).max(g.abs() + self.eps);
-            *p = *p + (self.neg_clr * *m) / *u;
+            *p = q + (self.neg_clr * *m) / *u;
         }
     }
 }

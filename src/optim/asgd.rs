@@ -170,9 +170,9 @@ impl<'a, T: Float + Send + Sync> Kernel<L3<'a, T>> for AsgdKernel<T> {
     #[inline(always)]
     fn run(&self, (p, g, ax): L3<'a, T>) {
         for ((p, &g), ax) in p.iter_mut().zip(g).zip(ax.iter_mut()) {
-            let g = self.prep.grad(p, g);
-            *p = *p * self.decay;
-            *p = *p + self.neg_eta * g;
+            let (q, g) = self.prep.grad(*p, g);
+            let q = q * self.decay;
+            *p = q + self.neg_eta * g;
             let averaged = *ax + (*p - *ax) * self.mu;
             *ax = if self.average { averaged } else { *p };
         }

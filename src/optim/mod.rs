@@ -83,19 +83,26 @@ pub(crate) struct Prep<T> {
     sign: T,
     decay: T,
     l2: T,
+    /// No maximize and no weight decay: the identity, skipped (the loop is unswitched on it).
+    plain: bool,
 }
 
 impl<T: Float> Prep<T> {
     pub(crate) fn new(common: &Common, weight_decay: f64, decoupled: bool) -> Self {
         let (decay, l2) = if decoupled { (1.0 - common.lr * weight_decay, 0.0) } else { (1.0, weight_decay) };
-        Prep { sign: common.sign(), decay: cast(decay), l2: cast(l2) }
+        let plain = !common.maximize && weight_decay == 0.0;
+        Prep { sign: common.sign(), decay: cast(decay), l2: cast(l2), plain }
     }
 
-    /// Applies the decoupled decay to `p` and returns the prepared gradient.
+    /// Returns the decayed parameter and the prepared gradient. Kernels write the parameter
+    /// once, at the end of the element's update.
     #[inline(always)]
-    pub(crate) fn grad(&self, p: &mut T, g: T) -> T {
-        *p = *p * self.decay;
-        g * self.sign + self.l2 * *p
+    pub(crate) fn grad(&self, p: T, g: T) -> (T, T) {
+        if self.plain {
+            return (p, g);
+        }
+        let p = p * self.decay;
+        (p, g * self.sign + self.l2 * p)
     }
 }
 

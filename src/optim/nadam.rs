@@ -172,12 +172,12 @@ impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for NAdamKernel<T> {
     #[inline(always)]
     fn run(&self, (p, g, m, v): L4<'a, T>) {
         for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            let g = self.prep.grad(p, g);
+            let (q, g) = self.prep.grad(*p, g);
             *m = self.lerp.at(*m, g);
             *v = *v * self.beta2 + (self.one_minus_beta2 * g) * g;
             let d = (*v / self.bc2).sqrt() + self.eps;
-            *p = *p + (self.coef_grad * g) / d;
-            *p = *p + (self.coef_avg * *m) / d;
+            let q = q + (self.coef_grad * g) / d;
+            *p = q + (self.coef_avg * *m) / d;
         }
     }
 }

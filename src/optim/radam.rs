@@ -165,13 +165,13 @@ impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for RAdamKernel<T> {
     #[inline(always)]
     fn run(&self, (p, g, m, v): L4<'a, T>) {
         for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            let g = self.prep.grad(p, g);
+            let (q, g) = self.prep.grad(*p, g);
             *m = self.lerp.at(*m, g);
             *v = *v * self.beta2 + (self.one_minus_beta2 * g) * g;
             let step = (*m / self.bc1) * self.lr;
             let adaptive = self.bc2_sqrt / (v.sqrt() + self.eps);
             let rectified = (step * adaptive) * self.rect;
-            *p = *p - if self.rectified { rectified } else { step };
+            *p = q - if self.rectified { rectified } else { step };
         }
     }
 }

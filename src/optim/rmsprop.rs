@@ -218,9 +218,9 @@ impl<'a, T: Float + Send + Sync> Kernel<L3<'a, T>> for RmsPropKernel<T> {
     #[inline(always)]
     fn run(&self, (p, g, s): L3<'a, T>) {
         for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
-            let g = self.prep.grad(p, g);
+            let (q, g) = self.prep.grad(*p, g);
             let d = self.denom(g, s, None);
-            *p = *p + (self.neg_lr * g) / d;
+            *p = q + (self.neg_lr * g) / d;
         }
     }
 }
@@ -230,9 +230,9 @@ impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for RmsPropKernel<T> {
     #[inline(always)]
     fn run(&self, (p, g, s, ga): L4<'a, T>) {
         for (((p, &g), s), ga) in p.iter_mut().zip(g).zip(s.iter_mut()).zip(ga.iter_mut()) {
-            let g = self.prep.grad(p, g);
+            let (q, g) = self.prep.grad(*p, g);
             let d = self.denom(g, s, Some(ga));
-            *p = *p + (self.neg_lr * g) / d;
+            *p = q + (self.neg_lr * g) / d;
         }
     }
 }
@@ -242,10 +242,10 @@ impl<'a, T: Float + Send + Sync> Kernel<L4m<'a, T>> for RmsPropKernel<T> {
     #[inline(always)]
     fn run(&self, (p, g, s, buf, _): L4m<'a, T>) {
         for (((p, &g), s), b) in p.iter_mut().zip(g).zip(s.iter_mut()).zip(buf.iter_mut()) {
-            let g = self.prep.grad(p, g);
+            let (q, g) = self.prep.grad(*p, g);
             let d = self.denom(g, s, None);
             *b = *b * self.momentum + g / d;
-            *p = *p + self.neg_lr * *b;
+            *p = q + self.neg_lr * *b;
         }
     }
 }
@@ -255,10 +255,10 @@ impl<'a, T: Float + Send + Sync> Kernel<L5<'a, T>> for RmsPropKernel<T> {
     #[inline(always)]
     fn run(&self, (p, g, s, ga, buf): L5<'a, T>) {
         for ((((p, &g), s), ga), b) in p.iter_mut().zip(g).zip(s.iter_mut()).zip(ga.iter_mut()).zip(buf.iter_mut()) {
-            let g = self.prep.grad(p, g);
+            let (q, g) = self.prep.grad(*p, g);
             let d = self.denom(g, s, Some(ga));
             *b = *b * self.momentum + g / d;
-            *p = *p + self.neg_lr * *b;
+            *p = q + self.neg_lr * *b;
         }
     }
 }

@@ -184,8 +184,8 @@ impl<'a, T: Float + Send + Sync> Kernel<(&'a mut [T], &'a [T])> for SgdKernel<T>
     #[inline(always)]
     fn run(&self, (p, g): (&'a mut [T], &'a [T])) {
         for (p, &g) in p.iter_mut().zip(g) {
-            let g = self.prep.grad(p, g);
-            *p = *p + self.neg_lr * g;
+            let (q, g) = self.prep.grad(*p, g);
+            *p = q + self.neg_lr * g;
         }
     }
 }
@@ -195,11 +195,11 @@ impl<'a, T: Float + Send + Sync> Kernel<(&'a mut [T], &'a [T], &'a mut [T])> for
     #[inline(always)]
     fn run(&self, (p, g, buf): (&'a mut [T], &'a [T], &'a mut [T])) {
         for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
-            let g = self.prep.grad(p, g);
+            let (q, g) = self.prep.grad(*p, g);
             let running = *b * self.momentum + self.damp * g;
             *b = if self.first { g } else { running };
             let d = if self.nesterov { g + self.momentum * *b } else { *b };
-            *p = *p + self.neg_lr * d;
+            *p = q + self.neg_lr * d;
         }
     }
 }

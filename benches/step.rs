@@ -1,0 +1,112 @@
+//! Step time of every rule at N = 1e3 .. 1e7 (f32; Adam also f64), and the side-by-side group
+//! `compare/` that `benches/compare.sh` reads (Adam, SGD with momentum, RMSprop, Adagrad, with
+//! and without the non-finite guard, matching `../shared/bench/fused_adam.c` and
+//! `torch_step.py`'s hyperparameters).
+//!
+//! `cargo bench --bench step` runs all; `cargo bench --bench step -- compare/` only the latter.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use descent::*;
+use std::time::Duration;
+
+const SIZES: [usize; 5] = [1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+
+fn data<T: num_traits::Float>(n: usize) -> (Vec<T>, Vec<T>) {
+    let p = (0..n).map(|i| T::from(0.5 + (i % 7) as f64 * 0.1).unwrap()).collect();
+    let g = (0..n).map(|i| T::from(1e-2 * ((i % 13) as f64 - 6.0)).unwrap()).collect();
+    (p, g)
+}
+
+fn bench_rule<T: num_traits::Float + 'static>(
+    c: &mut Criterion,
+    group: &str,
+    name: &str,
+    make: &dyn Fn() -> Box<dyn Optimizer<T>>,
+) {
+    let mut g = c.benchmark_group(group);
+    for n in SIZES {
+        g.throughput(Throughput::Elements(n as u64));
+        if n >= 1_000_000 {
+            g.sample_size(20);
+        }
+        g.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
+            let (mut p, grads) = data::<T>(n);
+            let mut opt = make();
+            opt.step(&mut p, &grads).unwrap(); // sizes the state
+            b.iter(|| opt.step(&mut p, &grads).unwrap());
+        });
+    }
+    g.finish();
+}
+
+fn compare(c: &mut Criterion) {
+    // the torch_step.py / fused_adam.c configurations
+    type Make = fn(bool) -> Box<dyn Optimizer<f32>>;
+    let rules: [(&str, Make); 4] = [
+        ("adam", |guard| Box::new(Adam::new(1e-3).check_finite(guard))),
+        ("sgd_momentum", |guard| Box::new(Sgd::new(1e-3).momentum(0.9).check_finite(guard))),
+        ("rmsprop", |guard| Box::new(RmsProp::new(1e-3).check_finite(guard))),
+        ("adagrad", |guard| Box::new(Adagrad::new(1e-2).check_finite(guard))),
+    ];
+    for (name, make) in rules {
+        bench_rule::<f32>(c, "compare", &format!("{name}/unguarded"), &|| make(false));
+        bench_rule::<f32>(c, "compare", &format!("{name}/guarded"), &|| make(true));
+    }
+}
+
+fn all_rules(c: &mut Criterion) {
+    let rules: Vec<(&str, fn() -> Box<dyn Optimizer<f32>>)> = vec![
+        ("sgd", || Box::new(Sgd::new(1e-3))),
+        ("sgd_momentum", || Box::new(Sgd::new(1e-3).momentum(0.9))),
+        ("adam", || Box::new(Adam::new(1e-3))),
+        ("adam_amsgrad", || Box::new(Adam::new(1e-3).amsgrad(true))),
+        ("adamw", || Box::new(AdamW::new(1e-3))),
+        ("rmsprop", || Box::new(RmsProp::new(1e-3))),
+        ("rmsprop_centered_momentum", || Box::new(RmsProp::new(1e-3).centered(true).momentum(0.9))),
+        ("adagrad", || Box::new(Adagrad::new(1e-2))),
+        ("adadelta", || Box::new(Adadelta::new(1.0))),
+        ("adamax", || Box::new(Adamax::new(2e-3))),
+        ("nadam", || Box::new(NAdam::new(2e-3))),
+        ("radam", || Box::new(RAdam::new(1e-3))),
+        ("rprop", || Box::new(Rprop::new(1e-2))),
+        ("asgd", || Box::new(Asgd::new(1e-2))),
+        ("lion", || Box::new(Lion::new(1e-4))),
+        ("adabelief", || Box::new(AdaBelief::new(1e-3))),
+        ("yogi", || Box::new(Yogi::new(1e-2))),
+        ("lamb", || Box::new(Lamb::new(1e-3))),
+    ];
+    for (name, make) in rules {
+        bench_rule::<f32>(c, "step_f32", name, &make);
+    }
+    bench_rule::<f64>(c, "step_f64", "adam", &|| Box::new(Adam::new(1e-3)));
+}
+
+/// `rayon` feature: Adam at N = 1e6 and 1e7 on a pool of 1 thread (serial path) and of 2.
+#[cfg(feature = "rayon")]
+fn parallel(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rayon");
+    g.sample_size(20);
+    for n in [1_000_000, 10_000_000] {
+        g.throughput(Throughput::Elements(n as u64));
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            g.bench_with_input(BenchmarkId::new(format!("adam/{threads}threads"), n), &n, |b, &n| {
+                let (mut p, grads) = data::<f32>(n);
+                let mut opt = Adam::new(1e-3).check_finite(false);
+                opt.step(&mut p, &grads).unwrap();
+                pool.install(|| b.iter(|| opt.step(&mut p, &grads).unwrap()));
+            });
+        }
+    }
+    g.finish();
+}
+
+#[cfg(not(feature = "rayon"))]
+fn parallel(_: &mut Criterion) {}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1));
+    targets = compare, all_rules, parallel
+}
+criterion_main!(benches);
