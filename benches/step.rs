@@ -39,9 +39,13 @@ fn bench_rule<T: num_traits::Float + 'static>(
     g.finish();
 }
 
+/// Makes an f32 optimizer, guarded or not.
+type Make = fn(bool) -> Box<dyn Optimizer<f32>>;
+/// Makes an f32 optimizer.
+type MakeRule = fn() -> Box<dyn Optimizer<f32>>;
+
 fn compare(c: &mut Criterion) {
     // the torch_step.py / fused_adam.c configurations
-    type Make = fn(bool) -> Box<dyn Optimizer<f32>>;
     let rules: [(&str, Make); 4] = [
         ("adam", |guard| Box::new(Adam::new(1e-3).check_finite(guard))),
         ("sgd_momentum", |guard| Box::new(Sgd::new(1e-3).momentum(0.9).check_finite(guard))),
@@ -55,7 +59,7 @@ fn compare(c: &mut Criterion) {
 }
 
 fn all_rules(c: &mut Criterion) {
-    let rules: Vec<(&str, fn() -> Box<dyn Optimizer<f32>>)> = vec![
+    let rules: Vec<(&str, MakeRule)> = vec![
         ("sgd", || Box::new(Sgd::new(1e-3))),
         ("sgd_momentum", || Box::new(Sgd::new(1e-3).momentum(0.9))),
         ("adam", || Box::new(Adam::new(1e-3))),
