@@ -222,6 +222,9 @@ const SCAN_BLOCK: usize = 1024;
 impl<'a, T: Float> Kernel<&'a [T]> for FiniteScan {
     type Output = bool;
     #[inline(always)]
+    // `!(|x| <= MAX)` is deliberate: the comparison is false for NaN, so one compare catches
+    // NaN and both infinities.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     fn run(&self, g: &'a [T]) -> bool {
         let max = T::max_value();
         for block in g.chunks(SCAN_BLOCK) {

@@ -44,7 +44,9 @@ pub trait Schedule<T: Float> {
     /// learning rate as the base rate and sets the rate for step 0 (e.g. `LinearLr`'s
     /// `start_factor * base`, `OneCycleLr`'s `max_lr / div_factor`), as constructing a PyTorch
     /// scheduler does. [`fit`](crate::fit) calls it; a schedule stepped without it starts at its
-    /// first `step`, from the optimizer's rate at that time.
+    /// first `step`, from the optimizer's rate at that time. Starting again is a no-op, so a
+    /// schedule can be handed to several `fit` calls (or restored from a checkpoint) and
+    /// continues where it was.
     ///
     /// ```
     /// use descent::{LinearLr, Optimizer, Schedule, Sgd};

@@ -41,6 +41,9 @@ macro_rules! torch_schedule {
         impl<T: Float> Schedule<T> for $ty {
             fn start(&mut self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
                 self.validate()?;
+                if self.clock.base.is_some() {
+                    return Ok(()); // already attached (e.g. a resumed run)
+                }
                 let base = self.clock.attach(&*optimizer);
                 let current = lr(&*optimizer);
                 set_lr(optimizer, self.initial(base, current));
@@ -384,6 +387,7 @@ pub struct OneCycleLr {
     cycle_momentum: bool,
     momenta: (f64, f64),
     last_epoch: u64,
+    started: bool,
 }
 
 impl OneCycleLr {
@@ -403,6 +407,7 @@ impl OneCycleLr {
             cycle_momentum: true,
             momenta: (0.85, 0.95),
             last_epoch: 0,
+            started: false,
         }
     }
 
@@ -498,12 +503,16 @@ impl OneCycleLr {
 impl<T: Float> Schedule<T> for OneCycleLr {
     fn start(&mut self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
         self.validate()?;
-        self.last_epoch = 0;
+        if self.started {
+            return Ok(()); // already attached (e.g. a resumed run)
+        }
+        self.started = true;
         self.apply(optimizer)
     }
 
     fn step(&mut self, optimizer: &mut dyn Optimizer<T>, _metric: Option<T>) -> Result<(), Error> {
         self.validate()?;
+        self.started = true;
         // PyTorch raises past the end; the rate stays at the cycle's final value here.
         self.last_epoch = (self.last_epoch + 1).min(self.total_steps - 1);
         self.apply(optimizer)
@@ -710,8 +719,10 @@ impl<T: Float> Sequential<T> {
 impl<T: Float> Schedule<T> for Sequential<T> {
     fn start(&mut self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
         self.validate()?;
+        if self.base.is_some() {
+            return Ok(()); // already attached
+        }
         self.base = Some(lr(&*optimizer));
-        self.count = 0;
         self.schedules[0].start(optimizer)
     }
 
