@@ -197,6 +197,29 @@ impl<'a, T: Float> FitOptions<'a, T> {
     }
 }
 
+/// One optimizer step on the (mean) gradient of a sample or batch: clipping, the step, and a
+/// per-step schedule fed the batch's mean loss.
+#[inline]
+fn step<T: Float, O: Optimizer<T> + ?Sized>(
+    options: &mut FitOptions<'_, T>,
+    optimizer: &mut O,
+    params: &mut [T],
+    grad: &mut [T],
+    batch_loss: T,
+) -> Result<(), Error> {
+    if let Some(c) = options.clip_value {
+        crate::clip::clip_grad_value(grad, c);
+    }
+    if let Some(c) = options.clip_norm {
+        crate::clip::clip_grad_norm(grad, c, false)?;
+    }
+    optimizer.step(params, grad)?;
+    if let Some((s, Interval::Step)) = options.schedule.as_mut() {
+        s.step(&mut &mut *optimizer, Some(batch_loss))?;
+    }
+    Ok(())
+}
+
 struct Clock(#[cfg(feature = "std")] std::time::Instant);
 
 impl Clock {
@@ -305,6 +328,18 @@ where
         }
         let mut total = 0.0_f64;
         let result = (|| -> Result<(), Error> {
+            if options.batch_size == 1 {
+                // per-sample steps: the gradient goes straight from the chain rule to the step
+                for &i in &order {
+                    let l = loss_gradient(model, loss, params, &x[i * features..(i + 1) * features], y[i], &mut grad);
+                    if !l.is_finite() {
+                        return Err(Error::Diverged { epoch, sample: i });
+                    }
+                    total += to_f64(l);
+                    step(&mut options, optimizer, params, &mut grad, l)?;
+                }
+                return Ok(());
+            }
             for batch in order.chunks(options.batch_size) {
                 let mut batch_loss = 0.0_f64;
                 for (k, &i) in batch.iter().enumerate() {
@@ -321,23 +356,12 @@ where
                     }
                     batch_loss += to_f64(l);
                 }
-                if batch.len() > 1 {
-                    let m: T = cast(batch.len() as f64);
-                    for g in grad.iter_mut() {
-                        *g = *g / m;
-                    }
+                let m: T = cast(batch.len() as f64);
+                for g in grad.iter_mut() {
+                    *g = *g / m;
                 }
-                if let Some(c) = options.clip_value {
-                    crate::clip::clip_grad_value(&mut grad, c);
-                }
-                if let Some(c) = options.clip_norm {
-                    crate::clip::clip_grad_norm(&mut grad, c, false)?;
-                }
-                optimizer.step(params, &grad)?;
                 total += batch_loss;
-                if let Some((s, Interval::Step)) = options.schedule.as_mut() {
-                    s.step(&mut &mut *optimizer, Some(cast(batch_loss / batch.len() as f64)))?;
-                }
+                step(&mut options, optimizer, params, &mut grad, cast(batch_loss / batch.len() as f64))?;
             }
             Ok(())
         })();

@@ -283,9 +283,44 @@ pub(crate) fn ensure<T: Float>(buf: &mut alloc::vec::Vec<T>, len: usize, init: T
 // ---------------------------------------------------------------------------------------------
 // Driving a fused loop
 
+/// How many elements a kernel's input spans (the dispatch skips wide copies for tiny inputs).
+pub(crate) trait Len {
+    fn elements(&self) -> usize;
+}
+
+impl<T> Len for &[T] {
+    #[inline(always)]
+    fn elements(&self) -> usize {
+        <[T]>::len(self)
+    }
+}
+
+impl<T> Len for &mut [T] {
+    #[inline(always)]
+    fn elements(&self) -> usize {
+        <[T]>::len(self)
+    }
+}
+
+macro_rules! len_tuple {
+    ($first:ident $(, $rest:ident)*) => {
+        impl<$first: Len $(, $rest)*> Len for ($first, $($rest,)*) {
+            #[inline(always)]
+            fn elements(&self) -> usize {
+                self.0.elements()
+            }
+        }
+    };
+}
+len_tuple!(A, B);
+len_tuple!(A, B, C);
+len_tuple!(A, B, C, D);
+len_tuple!(A, B, C, D, E);
+len_tuple!(A, B, C, D, E, F);
+
 /// A tuple of equally long slices that a kernel zips; splittable for parallel chunks.
 #[cfg_attr(not(feature = "rayon"), allow(dead_code))]
-pub(crate) trait Lanes: Sized + Send {
+pub(crate) trait Lanes: Sized + Send + Len {
     fn len(&self) -> usize;
     fn split_at(self, mid: usize) -> (Self, Self);
 }
@@ -347,7 +382,7 @@ pub(crate) trait Kernel<L>: Sync {
 
 /// Runs `kernel` over `lanes` on the best instruction set of this CPU.
 #[inline]
-pub(crate) fn run<L, K: Kernel<L>>(kernel: &K, lanes: L) -> K::Output {
+pub(crate) fn run<L: Len, K: Kernel<L>>(kernel: &K, lanes: L) -> K::Output {
     crate::simd::dispatch(kernel, lanes)
 }
 

@@ -60,12 +60,12 @@ impl<T: Float> Gradient<T> for Linear {
     fn num_features(&self) -> usize {
         self.features
     }
-    #[inline]
+    #[inline(always)]
     fn predict(&self, params: &[T], x: &[T]) -> T {
         let (b, w) = params.split_first().map_or((T::zero(), &[][..]), |(b, w)| (*b, w));
         w.iter().zip(x).fold(b, |acc, (&w, &x)| acc + w * x)
     }
-    #[inline]
+    #[inline(always)]
     fn gradient(&self, params: &[T], x: &[T], grad: &mut [T]) -> T {
         if let Some((gb, gw)) = grad.split_first_mut() {
             *gb = T::one();
@@ -199,7 +199,7 @@ pub fn check_gradient<T: Float, M: Gradient<T> + ?Sized>(model: &M, params: &[T]
 /// let l = loss_gradient(&Linear::new(1), &SquaredError, &[1.0_f64, 1.0], &[14.0], 58.0, &mut g);
 /// assert_eq!((l, g), (43.0 * 43.0, [-86.0, -86.0 * 14.0]));
 /// ```
-#[inline]
+#[inline(always)]
 pub fn loss_gradient<T: Float, M: Gradient<T> + ?Sized, L: Loss<T> + ?Sized>(
     model: &M,
     loss: &L,

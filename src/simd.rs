@@ -19,7 +19,7 @@
 
 use core::sync::atomic::{AtomicU8, Ordering};
 
-use crate::kernel::Kernel;
+use crate::kernel::{Kernel, Len};
 
 /// An instruction-set level the fused loops can run at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,6 +43,7 @@ impl Level {
             Level::Avx512 => 3,
         }
     }
+    #[inline]
     fn from_code(c: u8) -> Level {
         match c {
             3 => Level::Avx512,
@@ -78,11 +79,17 @@ pub fn detect() -> Level {
 /// let l = descent::simd::level();
 /// assert!(l <= descent::simd::detect());
 /// ```
+#[inline]
 pub fn level() -> Level {
     let c = LEVEL.load(Ordering::Relaxed);
     if c != UNKNOWN {
         return Level::from_code(c);
     }
+    init()
+}
+
+#[cold]
+fn init() -> Level {
     let best = detect();
     let chosen = from_env().map_or(best, |l| l.min(best));
     LEVEL.store(chosen.code(), Ordering::Relaxed);
@@ -118,10 +125,14 @@ pub fn force(level: Level) -> Level {
     l
 }
 
+/// Below this many elements the build-target copy runs directly: a call into a wider copy
+/// costs more than it saves.
+const SMALL: usize = 32;
+
 #[inline(always)]
-pub(crate) fn dispatch<L, K: Kernel<L>>(kernel: &K, lanes: L) -> K::Output {
+pub(crate) fn dispatch<L: Len, K: Kernel<L>>(kernel: &K, lanes: L) -> K::Output {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    {
+    if lanes.elements() >= SMALL {
         match level() {
             // SAFETY: `level()` never reports a level above `detect()`, which checked with
             // `is_x86_feature_detected!` that this CPU supports every feature the function enables.

@@ -173,6 +173,12 @@ impl_optimizer!(RmsProp);
 #[derive(Clone, Copy)]
 struct Momentum;
 
+impl crate::kernel::Len for Momentum {
+    fn elements(&self) -> usize {
+        usize::MAX
+    }
+}
+
 impl crate::kernel::Lanes for Momentum {
     fn len(&self) -> usize {
         usize::MAX
