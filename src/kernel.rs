@@ -30,6 +30,12 @@ pub(crate) fn powi(beta: f64, step: u64) -> f64 {
     Float::powf(beta, step as f64)
 }
 
+/// The bias correction `1 - beta^step` of an exponential average started at zero, in `f64`.
+#[inline]
+pub(crate) fn bias_correction(beta: f64, step: u64) -> f64 {
+    1.0 - powi(beta, step)
+}
+
 /// `sqrt` in `f64` that also works under `no_std` + `libm`.
 #[inline]
 pub(crate) fn sqrt(x: f64) -> f64 {

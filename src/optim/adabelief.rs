@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, powi, Common, Ema, Kernel};
+use crate::kernel::{self, apply, bias_correction, cast, ensure, Common, Ema, Kernel};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Progress, Rule};
 use crate::Error;
 
@@ -111,9 +111,9 @@ impl<T: Float + Send + Sync> Rule<T> for AdaBelief<T> {
             ema1: Ema::new(b1),
             ema2: Ema::new(self.beta2),
             eps_root: cast(self.eps_root),
-            bc1: cast(1.0 - powi(b1, t)),
-            bc1_next: cast(1.0 - powi(b1, t.saturating_add(1))),
-            bc2: cast(1.0 - powi(self.beta2, t)),
+            bc1: cast(bias_correction(b1, t)),
+            bc1_next: cast(bias_correction(b1, t.saturating_add(1))),
+            bc2: cast(bias_correction(self.beta2, t)),
             nesterov: self.nesterov,
             eps: cast(self.eps),
             neg_lr: cast(-self.common.lr),

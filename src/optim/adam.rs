@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, powi, sqrt, Common, Kernel, Lerp};
+use crate::kernel::{self, apply, bias_correction, cast, ensure, sqrt, Common, Kernel, Lerp};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Prep, Progress, Rule};
 use crate::Error;
 
@@ -154,8 +154,11 @@ impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
         let t = self.progress.begin(n);
         ensure(&mut self.exp_avg, n, cast(self.initial_moments.0));
         ensure(&mut self.exp_avg_sq, n, cast(self.initial_moments.1));
-        let (bc1, bc2) =
-            if self.bias_correction { (1.0 - powi(self.beta1, t), 1.0 - powi(self.beta2, t)) } else { (1.0, 1.0) };
+        let (bc1, bc2) = if self.bias_correction {
+            (bias_correction(self.beta1, t), bias_correction(self.beta2, t))
+        } else {
+            (1.0, 1.0)
+        };
         let coef = AdamCoef {
             prep: Prep::new(&self.common, self.weight_decay, self.decoupled_weight_decay),
             lerp: Lerp::new(1.0 - self.beta1),

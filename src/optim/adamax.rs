@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, powi, Common, Kernel, Lerp};
+use crate::kernel::{self, apply, bias_correction, cast, ensure, Common, Kernel, Lerp};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Prep, Progress, Rule};
 use crate::Error;
 
@@ -96,7 +96,7 @@ impl<T: Float + Send + Sync> Rule<T> for Adamax<T> {
         let t = self.progress.begin(n);
         ensure(&mut self.exp_avg, n, T::zero());
         ensure(&mut self.exp_inf, n, T::zero());
-        let clr = self.common.lr / (1.0 - powi(self.beta1, t));
+        let clr = self.common.lr / bias_correction(self.beta1, t);
         let k = AdamaxKernel {
             prep: Prep::new(&self.common, self.weight_decay, false),
             lerp: Lerp::new(1.0 - self.beta1),

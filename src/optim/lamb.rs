@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, powi, run, sqrt, sum_sq, Common, Ema, Kernel};
+use crate::kernel::{self, apply, bias_correction, cast, ensure, run, sqrt, sum_sq, Common, Ema, Kernel};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Progress, Rule};
 use crate::Error;
 
@@ -107,8 +107,8 @@ impl<T: Float + Send + Sync> Rule<T> for Lamb<T> {
         let moments = LambMoments { sign: self.common.sign(), ema1: Ema::new(self.beta1), ema2: Ema::new(self.beta2) };
         apply(&moments, (grads, &mut self.mu[..], &mut self.nu[..]));
         let mut u = LambUpdate {
-            bc1: cast(1.0 - powi(self.beta1, t)),
-            bc2: cast(1.0 - powi(self.beta2, t)),
+            bc1: cast(bias_correction(self.beta1, t)),
+            bc2: cast(bias_correction(self.beta2, t)),
             eps_root: cast(self.eps_root),
             eps: cast(self.eps),
             weight_decay: cast(self.weight_decay),

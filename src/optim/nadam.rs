@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, powi, Common, Kernel, Lerp};
+use crate::kernel::{self, apply, bias_correction, cast, ensure, Common, Kernel, Lerp};
 use crate::optim::{common_setters, impl_optimizer, set, setters, Prep, Progress, Rule};
 use crate::Error;
 
@@ -123,7 +123,7 @@ impl<T: Float + Send + Sync> Rule<T> for NAdam<T> {
         ensure(&mut self.exp_avg, n, T::zero());
         ensure(&mut self.exp_avg_sq, n, T::zero());
         let (lr, b1) = (self.common.lr, self.beta1);
-        let bc2 = 1.0 - powi(self.beta2, t);
+        let bc2 = bias_correction(self.beta2, t);
         let mu = b1 * (1.0 - 0.5 * num_traits::Float::powf(0.96, t as f64 * self.momentum_decay));
         let mu_next = b1 * (1.0 - 0.5 * num_traits::Float::powf(0.96, (t + 1) as f64 * self.momentum_decay));
         self.mu_product *= mu;

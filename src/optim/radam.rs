@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, powi, sqrt, Common, Kernel, Lerp};
+use crate::kernel::{self, apply, bias_correction, cast, ensure, powi, sqrt, Common, Kernel, Lerp};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Prep, Progress, Rule};
 use crate::Error;
 
@@ -106,8 +106,8 @@ impl<T: Float + Send + Sync> Rule<T> for RAdam<T> {
         ensure(&mut self.exp_avg, n, T::zero());
         ensure(&mut self.exp_avg_sq, n, T::zero());
         let (b2, tf) = (self.beta2, t as f64);
-        let bc1 = 1.0 - powi(self.beta1, t);
-        let bc2 = 1.0 - powi(b2, t);
+        let bc1 = bias_correction(self.beta1, t);
+        let bc2 = bias_correction(b2, t);
         let rho_inf = 2.0 / (1.0 - b2) - 1.0;
         let rho_t = rho_inf - 2.0 * tf * powi(b2, t) / bc2;
         let rectified = rho_t > 5.0;

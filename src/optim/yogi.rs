@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, powi, sign, Common, Ema, Kernel};
+use crate::kernel::{self, apply, bias_correction, cast, ensure, sign, Common, Ema, Kernel};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Progress, Rule};
 use crate::Error;
 
@@ -115,8 +115,8 @@ impl<T: Float + Send + Sync> Rule<T> for Yogi<T> {
             sign: self.common.sign(),
             ema1: Ema::new(self.beta1),
             one_minus_beta2: cast(1.0 - self.beta2),
-            bc1: cast(1.0 - powi(self.beta1, t)),
-            bc2: cast(1.0 - powi(self.beta2, t)),
+            bc1: cast(bias_correction(self.beta1, t)),
+            bc2: cast(bias_correction(self.beta2, t)),
             eps_root: cast(self.eps_root),
             eps: cast(self.eps),
             neg_lr: cast(-self.common.lr),
