@@ -136,6 +136,8 @@ fn every_invalid_hyperparameter_is_named() {
         ("eps", -1e-8, Box::new(Adam::new(0.1).eps(-1e-8))),
         ("weight_decay", f64::INFINITY, Box::new(Adam::new(0.1).weight_decay(f64::INFINITY))),
         ("initial_moments.1", -1.0, Box::new(Adam::new(0.1).initial_moments(0.0, -1.0))),
+        ("eps_root", -1.0, Box::new(Adam::new(0.1).eps_root(-1.0))),
+        ("bias_correction", 0.0, Box::new(Adam::new(0.1).nesterov(true).bias_correction(false))),
         ("beta1", 1.5, Box::new(AdamW::new(0.1).betas(1.5, 0.9))),
         ("alpha", 1.5, Box::new(RmsProp::new(0.1).alpha(1.5))),
         ("eps", -1.0, Box::new(RmsProp::new(0.1).eps(-1.0))),

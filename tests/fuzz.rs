@@ -49,6 +49,8 @@ fn build(i: usize, h: &[f64], b: &[bool]) -> Box<dyn Optimizer<f64>> {
                 .decoupled_weight_decay(b[2])
                 .bias_correction(b[3])
                 .initial_moments(h[5], h[6])
+                .eps_root(if b[0] { h[6] } else { 0.0 })
+                .nesterov(b[1] && b[3])
                 .check_finite(b[4]),
         ),
         2 => Box::new(AdamW::new(lr).betas(h[1], h[2]).eps(h[3]).weight_decay(h[4]).amsgrad(b[0]).check_finite(b[4])),

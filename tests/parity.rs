@@ -57,3 +57,45 @@ fn a_wrong_formula_is_caught() {
     let want = common::floats(&case["trajectory"][0]);
     assert!(common::rel_err(&x, &want) > 1e-3);
 }
+
+#[test]
+fn adam_optax_form_reproduces_optax_adam() {
+    // A negligible eps_root selects Adam's optax operation order; it must meet the optax.adam
+    // recordings as the PyTorch order does.
+    let cases: Vec<_> = common::golden_cases().into_iter().filter(|c| c["optimizer"] == "optax.adam").collect();
+    assert!(!cases.is_empty());
+    for case in &cases {
+        let h = &case["hyper_resolved"];
+        let mut opt = descent::Adam::new(common::f(&h["learning_rate"]))
+            .betas(common::f(&h["b1"]), common::f(&h["b2"]))
+            .eps(common::f(&h["eps"]))
+            .eps_root(1e-300);
+        let mut x = common::floats(&case["init"]);
+        let mut g = vec![0.0; x.len()];
+        let every = case["record_every"].as_u64().unwrap() as usize;
+        let mut worst = 0.0_f64;
+        for k in 0..case["steps"].as_u64().unwrap() as usize {
+            common::problem_grad(case, k, &x, &mut g);
+            descent::Optimizer::step(&mut opt, &mut x, &g).unwrap();
+            if (k + 1) % every == 0 {
+                worst = worst.max(common::rel_err(&x, &common::floats(&case["trajectory"][(k + 1) / every - 1])));
+            }
+        }
+        assert!(worst <= TOL, "{}: {worst:e}", case["id"]);
+    }
+}
+
+#[test]
+fn adam_optax_nesterov_first_step_by_hand() {
+    // t = 1 from zero moments: m = (1-b1) g, v = (1-b2) g^2,
+    // m_hat = b1 m / (1 - b1^2) + (1 - b1) g / (1 - b1), v_hat = g^2
+    let (lr, b1, b2, eps, g) = (0.1_f64, 0.9_f64, 0.999_f64, 1e-8_f64, 0.5_f64);
+    let mut opt = descent::Adam::new(lr).betas(b1, b2).eps(eps).nesterov(true);
+    let mut p = [1.0];
+    descent::Optimizer::step(&mut opt, &mut p, &[g]).unwrap();
+    let m = (1.0 - b1) * g;
+    let m_hat = b1 * (m / (1.0 - b1 * b1)) + (1.0 - b1) * (g / (1.0 - b1));
+    let v_hat = ((1.0 - b2) * (g * g)) / (1.0 - b2);
+    let want = 1.0 + (-lr) * (m_hat / (v_hat.sqrt() + eps));
+    assert!((p[0] - want).abs() <= 1e-15, "{} vs {want}", p[0]);
+}

@@ -45,6 +45,19 @@ use crate::Error;
 /// The two orders agree to rounding; the notebook's annealing run amplifies rounding enough
 /// (to ~3e-8 relative) that reproducing it to 1e-9 takes its own order.
 ///
+/// **optax form.** With optax's options [`eps_root`](Adam::eps_root) `> 0` or
+/// [`nesterov(true)`](Adam::nesterov), the rule is `optax.adam` (`scale_by_adam`):
+///
+/// ```text
+/// m     = (1 - beta1)*g + beta1*m
+/// v     = (1 - beta2)*(g*g) + beta2*v
+/// m_hat = nesterov ? beta1*(m/(1 - beta1^(t+1))) + (1 - beta1)*(g/(1 - beta1^t)) : m/(1 - beta1^t)
+/// p     = p + (-lr)*(m_hat / (sqrt(v'/(1 - beta2^t) + eps_root) + eps))
+/// ```
+///
+/// (With both at their defaults `optax.adam` and the PyTorch form agree to rounding; the
+/// parity suite checks `optax.adam` against the PyTorch form.)
+///
 /// Reference: Kingma & Ba (2015); `torch/optim/adam.py::_single_tensor_adam`.
 ///
 /// ```
@@ -70,6 +83,8 @@ pub struct Adam<T> {
     decoupled_weight_decay: bool,
     bias_correction: bool,
     initial_moments: (f64, f64),
+    eps_root: f64,
+    nesterov: bool,
     progress: Progress,
     exp_avg: Vec<T>,
     exp_avg_sq: Vec<T>,
@@ -94,6 +109,8 @@ impl<T: Float> Adam<T> {
             decoupled_weight_decay: false,
             bias_correction: true,
             initial_moments: (0.0, 0.0),
+            eps_root: 0.0,
+            nesterov: false,
             progress: Progress::default(),
             exp_avg: Vec::new(),
             exp_avg_sq: Vec::new(),
@@ -117,6 +134,12 @@ impl<T: Float> Adam<T> {
         /// Divide the moments by `1 - beta^t` (default `true`); `false` selects the textbook
         /// form without bias correction used by the fast.ai notebook (see the type's docs).
         bias_correction(bias_correction: bool) = (false);
+        /// optax's `eps_root`, added to the bias-corrected second moment inside the square
+        /// root, `>= 0` (default 0); non-zero selects the optax form (see the type's docs).
+        eps_root(eps_root: T) = (1e-12);
+        /// optax's `nesterov`: Nesterov momentum in the bias-corrected first moment (default
+        /// `false`); `true` selects the optax form (see the type's docs).
+        nesterov(nesterov: bool) = (true);
     }
 
     /// Starts the first and second moments at `m0` and `v0` (`v0 >= 0`) instead of 0.
@@ -146,7 +169,15 @@ impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
         kernel::non_negative("eps", self.eps)?;
         kernel::non_negative("weight_decay", self.weight_decay)?;
         kernel::finite("initial_moments.0", self.initial_moments.0)?;
-        kernel::non_negative("initial_moments.1", self.initial_moments.1)
+        kernel::non_negative("initial_moments.1", self.initial_moments.1)?;
+        kernel::non_negative("eps_root", self.eps_root)?;
+        let optax = self.nesterov || self.eps_root != 0.0;
+        kernel::require(
+            self.bias_correction || !optax,
+            "bias_correction",
+            0.0,
+            "bias correction on when eps_root or nesterov (the optax form) is used",
+        )
     }
 
     fn update(&mut self, params: &mut [T], grads: &[T]) {
@@ -170,16 +201,31 @@ impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
             neg_step_size: cast(-(self.common.lr / bc1)),
             inv_bc2_sqrt: cast(1.0 / sqrt(bc2)),
             eps: cast(self.eps),
+            neg_lr: cast(-self.common.lr),
+            bc1: cast(bc1),
+            bc1_next: cast(bias_correction(self.beta1, t.saturating_add(1))),
+            bc2: cast(bc2),
+            eps_root: cast(self.eps_root),
+            nesterov: self.nesterov,
         };
         if self.amsgrad {
             ensure(&mut self.max_exp_avg_sq, n, cast(self.initial_moments.1));
         }
         let (m, v, vmax) = (&mut self.exp_avg[..], &mut self.exp_avg_sq[..], &mut self.max_exp_avg_sq[..]);
-        match (self.bias_correction, self.amsgrad) {
-            (true, false) => apply(&AdamKernel::<T, false>(coef), (params, grads, m, v)),
-            (true, true) => apply(&AdamKernel::<T, false>(coef), (params, grads, m, v, vmax)),
-            (false, false) => apply(&AdamKernel::<T, true>(coef), (params, grads, m, v)),
-            (false, true) => apply(&AdamKernel::<T, true>(coef), (params, grads, m, v, vmax)),
+        let form = if !self.bias_correction {
+            TEXTBOOK
+        } else if self.nesterov || self.eps_root != 0.0 {
+            OPTAX
+        } else {
+            TORCH
+        };
+        match (form, self.amsgrad) {
+            (TORCH, false) => apply(&AdamKernel::<T, TORCH>(coef), (params, grads, m, v)),
+            (TORCH, true) => apply(&AdamKernel::<T, TORCH>(coef), (params, grads, m, v, vmax)),
+            (TEXTBOOK, false) => apply(&AdamKernel::<T, TEXTBOOK>(coef), (params, grads, m, v)),
+            (TEXTBOOK, true) => apply(&AdamKernel::<T, TEXTBOOK>(coef), (params, grads, m, v, vmax)),
+            (_, false) => apply(&AdamKernel::<T, OPTAX>(coef), (params, grads, m, v)),
+            (_, true) => apply(&AdamKernel::<T, OPTAX>(coef), (params, grads, m, v, vmax)),
         }
     }
 
@@ -210,33 +256,50 @@ struct AdamCoef<T> {
     neg_step_size: T,
     inv_bc2_sqrt: T,
     eps: T,
+    neg_lr: T,
+    bc1: T,
+    bc1_next: T,
+    bc2: T,
+    eps_root: T,
+    nesterov: bool,
 }
 
-/// The fused loop; `TEXTBOOK` selects the uncorrected textbook operation order at compile time.
-struct AdamKernel<T, const TEXTBOOK: bool>(AdamCoef<T>);
+/// The operation orders of [`Adam`]: PyTorch's, the textbook's (no bias correction), optax's.
+const TORCH: u8 = 0;
+const TEXTBOOK: u8 = 1;
+const OPTAX: u8 = 2;
 
-impl<T: Float, const TEXTBOOK: bool> AdamKernel<T, TEXTBOOK> {
-    /// Prepares the gradient, updates the moments in place, returns the decayed parameter.
+/// The fused loop; `FORM` selects the operation order at compile time.
+struct AdamKernel<T, const FORM: u8>(AdamCoef<T>);
+
+impl<T: Float, const FORM: u8> AdamKernel<T, FORM> {
+    /// Prepares the gradient and updates the moments in place; returns the decayed parameter
+    /// and the prepared gradient.
     #[inline(always)]
-    fn moments(&self, p: T, g: T, m: &mut T, v: &mut T) -> T {
+    fn moments(&self, p: T, g: T, m: &mut T, v: &mut T) -> (T, T) {
         let c = &self.0;
         let (q, g) = c.prep.grad(p, g);
-        if TEXTBOOK {
+        if FORM != TORCH {
             *m = c.beta1 * *m + c.one_minus_beta1 * g;
             *v = c.beta2 * *v + c.one_minus_beta2 * (g * g);
         } else {
             *m = c.lerp.at(*m, g);
             *v = *v * c.beta2 + (c.one_minus_beta2 * g) * g;
         }
-        q
+        (q, g)
     }
 
     /// The parameter update from the first moment and the (max) second moment.
     #[inline(always)]
-    fn apply(&self, p: T, m: T, v: T) -> T {
+    fn apply(&self, p: T, g: T, m: T, v: T) -> T {
         let c = &self.0;
-        if TEXTBOOK {
+        if FORM == TEXTBOOK {
             p - (c.lr / (v.sqrt() + c.eps)) * m
+        } else if FORM == OPTAX {
+            let plain = m / c.bc1;
+            let nesterov = c.beta1 * (m / c.bc1_next) + c.one_minus_beta1 * (g / c.bc1);
+            let m_hat = if c.nesterov { nesterov } else { plain };
+            p + c.neg_lr * (m_hat / ((v / c.bc2 + c.eps_root).sqrt() + c.eps))
         } else {
             let denom = v.sqrt() * c.inv_bc2_sqrt + c.eps;
             p + (c.neg_step_size * m) / denom
@@ -247,25 +310,25 @@ impl<T: Float, const TEXTBOOK: bool> AdamKernel<T, TEXTBOOK> {
 type Lanes4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
 type Lanes5<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T], &'a mut [T]);
 
-impl<'a, T: Float + Send + Sync, const TB: bool> Kernel<Lanes4<'a, T>> for AdamKernel<T, TB> {
+impl<'a, T: Float + Send + Sync, const FORM: u8> Kernel<Lanes4<'a, T>> for AdamKernel<T, FORM> {
     type Output = ();
     #[inline(always)]
     fn run(&self, (p, g, m, v): Lanes4<'a, T>) {
         for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            let q = self.moments(*p, g, m, v);
-            *p = self.apply(q, *m, *v);
+            let (q, g) = self.moments(*p, g, m, v);
+            *p = self.apply(q, g, *m, *v);
         }
     }
 }
 
-impl<'a, T: Float + Send + Sync, const TB: bool> Kernel<Lanes5<'a, T>> for AdamKernel<T, TB> {
+impl<'a, T: Float + Send + Sync, const FORM: u8> Kernel<Lanes5<'a, T>> for AdamKernel<T, FORM> {
     type Output = ();
     #[inline(always)]
     fn run(&self, (p, g, m, v, vmax): Lanes5<'a, T>) {
         for ((((p, &g), m), v), vmax) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()).zip(vmax.iter_mut()) {
-            let q = self.moments(*p, g, m, v);
+            let (q, g) = self.moments(*p, g, m, v);
             *vmax = vmax.max(*v);
-            *p = self.apply(q, *m, *vmax);
+            *p = self.apply(q, g, *m, *vmax);
         }
     }
 }
@@ -339,6 +402,10 @@ impl<T: Float> AdamW<T> {
         bias_correction(bias_correction: bool) = (false);
         /// As [`Adam::initial_moments`].
         initial_moments(m0: T, v0: T) = (0.0, 1.0);
+        /// As [`Adam::eps_root`].
+        eps_root(eps_root: T) = (1e-12);
+        /// As [`Adam::nesterov`].
+        nesterov(nesterov: bool) = (true);
         /// As [`Adam::maximize`].
         maximize(maximize: bool) = (true);
         /// As [`Adam::check_finite`].

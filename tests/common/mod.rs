@@ -195,16 +195,13 @@ pub fn build<T: num_traits::Float + Send + Sync + 'static>(case: &Value) -> Box<
                 .weight_decay(t(get("weight_decay").unwrap()))
                 .maximize(b(get("maximize"))),
         ),
-        "optax.adam" => {
-            let eps_root = f(get("eps_root").unwrap());
-            assert_eq!(eps_root, 0.0, "optax.adam with eps_root is not the torch Adam form");
-            assert!(!b(get("nesterov")), "optax.adam nesterov is not supported");
-            Box::new(
-                Adam::new(t(get("learning_rate").unwrap()))
-                    .betas(t(get("b1").unwrap()), t(get("b2").unwrap()))
-                    .eps(t(get("eps").unwrap())),
-            )
-        }
+        "optax.adam" => Box::new(
+            Adam::new(t(get("learning_rate").unwrap()))
+                .betas(t(get("b1").unwrap()), t(get("b2").unwrap()))
+                .eps(t(get("eps").unwrap()))
+                .eps_root(get("eps_root").map_or(T::zero(), t))
+                .nesterov(b(get("nesterov"))),
+        ),
         "optax.lion" => Box::new(
             Lion::new(t(get("learning_rate").unwrap()))
                 .betas(t(get("b1").unwrap()), t(get("b2").unwrap()))
