@@ -327,15 +327,10 @@ len_tuple!(A, B, C, D, E, F);
 /// A tuple of equally long slices that a kernel zips; splittable for parallel chunks.
 #[cfg_attr(not(feature = "rayon"), allow(dead_code))]
 pub(crate) trait Lanes: Sized + Send + Len {
-    fn len(&self) -> usize;
     fn split_at(self, mid: usize) -> (Self, Self);
 }
 
 impl<T: Send> Lanes for &mut [T] {
-    #[inline]
-    fn len(&self) -> usize {
-        <[T]>::len(self)
-    }
     #[inline]
     fn split_at(self, mid: usize) -> (Self, Self) {
         self.split_at_mut(mid)
@@ -343,10 +338,6 @@ impl<T: Send> Lanes for &mut [T] {
 }
 
 impl<T: Sync> Lanes for &[T] {
-    #[inline]
-    fn len(&self) -> usize {
-        <[T]>::len(self)
-    }
     #[inline]
     fn split_at(self, mid: usize) -> (Self, Self) {
         <[T]>::split_at(self, mid)
@@ -356,13 +347,6 @@ impl<T: Sync> Lanes for &[T] {
 macro_rules! lanes_tuple {
     ($($name:ident),+) => {
         impl<$($name: Lanes),+> Lanes for ($($name,)+) {
-            #[inline]
-            fn len(&self) -> usize {
-                #[allow(non_snake_case)]
-                let ($($name,)+) = self;
-                let lens = [$($name.len()),+];
-                lens[0]
-            }
             #[inline]
             #[allow(non_snake_case)]
             fn split_at(self, mid: usize) -> (Self, Self) {
@@ -399,7 +383,7 @@ pub(crate) fn run<L: Len, K: Kernel<L>>(kernel: &K, lanes: L) -> K::Output {
 pub(crate) fn apply<L: Lanes, K: Kernel<L, Output = ()>>(kernel: &K, lanes: L) {
     #[cfg(feature = "rayon")]
     {
-        if lanes.len() >= crate::parallel::threshold() && rayon::current_num_threads() > 1 {
+        if lanes.elements() >= crate::parallel::threshold() && rayon::current_num_threads() > 1 {
             return crate::parallel::split(kernel, lanes);
         }
     }

@@ -13,7 +13,7 @@ pub(crate) fn threshold() -> usize {
 /// piece through the SIMD dispatch. Every element sees exactly the serial operations, so the
 /// result is bit-identical to a serial step.
 pub(crate) fn split<L: Lanes, K: Kernel<L, Output = ()>>(kernel: &K, lanes: L) {
-    let n = lanes.len();
+    let n = lanes.elements();
     if n < 2 * THRESHOLD {
         return run(kernel, lanes);
     }

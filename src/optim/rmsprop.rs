@@ -180,9 +180,6 @@ impl crate::kernel::Len for Momentum {
 }
 
 impl crate::kernel::Lanes for Momentum {
-    fn len(&self) -> usize {
-        usize::MAX
-    }
     fn split_at(self, _: usize) -> (Self, Self) {
         (Momentum, Momentum)
     }
