@@ -290,6 +290,7 @@ pub(crate) fn ensure<T: Float>(buf: &mut alloc::vec::Vec<T>, len: usize, init: T
 // Driving a fused loop
 
 /// How many elements a kernel's input spans (the dispatch skips wide copies for tiny inputs).
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(crate) trait Len {
     fn elements(&self) -> usize;
 }

@@ -127,6 +127,7 @@ pub fn force(level: Level) -> Level {
 
 /// Below this many elements the build-target copy runs directly: a call into a wider copy
 /// costs more than it saves.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 const SMALL: usize = 32;
 
 #[inline(always)]
