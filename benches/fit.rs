@@ -11,49 +11,36 @@ fn data(n: usize) -> (Vec<f64>, Vec<f64>) {
     (x, y)
 }
 
+/// Makes a fresh optimizer.
+type Make = fn() -> Box<dyn Optimizer<f64>>;
+
 fn bench(c: &mut Criterion) {
     let n = 1_000_000;
     let (x, y) = data(n);
     let mut g = c.benchmark_group("fit_1e6");
     g.throughput(Throughput::Elements(n as u64)).sample_size(10);
-    g.bench_function("fit/sgd", |b| {
-        b.iter(|| {
-            let mut p = [1.0, 1.0];
-            fit(&Linear::new(1), &SquaredError, &mut Sgd::new(1e-5), &mut p, &x, &y, FitOptions::new(1)).unwrap();
-            p
-        })
-    });
-    g.bench_function("hand/sgd", |b| {
-        b.iter(|| {
-            let mut p = [1.0, 1.0];
-            let mut opt = Sgd::new(1e-5);
-            for (&xi, &yi) in x.iter().zip(&y) {
-                let r = (p[0] + p[1] * xi) - yi;
-                let gb = 2.0 * r;
-                opt.step(&mut p, &[gb, gb * xi]).unwrap();
-            }
-            p
-        })
-    });
-    g.bench_function("fit/adam", |b| {
-        b.iter(|| {
-            let mut p = [1.0, 1.0];
-            fit(&Linear::new(1), &SquaredError, &mut Adam::new(1e-3), &mut p, &x, &y, FitOptions::new(1)).unwrap();
-            p
-        })
-    });
-    g.bench_function("hand/adam", |b| {
-        b.iter(|| {
-            let mut p = [1.0, 1.0];
-            let mut opt = Adam::new(1e-3);
-            for (&xi, &yi) in x.iter().zip(&y) {
-                let r = (p[0] + p[1] * xi) - yi;
-                let gb = 2.0 * r;
-                opt.step(&mut p, &[gb, gb * xi]).unwrap();
-            }
-            p
-        })
-    });
+    let rules: [(&str, Make); 2] = [("sgd", || Box::new(Sgd::new(1e-5))), ("adam", || Box::new(Adam::new(1e-3)))];
+    for (name, make) in rules {
+        g.bench_function(format!("fit/{name}"), |b| {
+            b.iter(|| {
+                let mut p = [1.0, 1.0];
+                fit(&Linear::new(1), &SquaredError, &mut make(), &mut p, &x, &y, FitOptions::new(1)).unwrap();
+                p
+            })
+        });
+        g.bench_function(format!("hand/{name}"), |b| {
+            b.iter(|| {
+                let mut p = [1.0, 1.0];
+                let mut opt = make();
+                for (&xi, &yi) in x.iter().zip(&y) {
+                    let r = (p[0] + p[1] * xi) - yi;
+                    let gb = 2.0 * r;
+                    opt.step(&mut p, &[gb, gb * xi]).unwrap();
+                }
+                p
+            })
+        });
+    }
     g.finish();
 }
 
