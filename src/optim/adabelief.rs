@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, ensure, Common, Ema, Kernel};
-use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Progress, Rule};
+use crate::kernel::{self, apply, bias_correction, cast, ensure, to_f64, Common, Ema, Kernel};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Progress, Rule};
 use crate::Error;
 
 /// AdaBelief: `optax.adabelief` = `scale_by_belief` + `scale_by_learning_rate`.
@@ -63,7 +63,7 @@ impl<T: Float> AdaBelief<T> {
     /// ```
     pub fn new(lr: T) -> Self {
         AdaBelief {
-            common: Common::new(set(lr)),
+            common: Common::new(to_f64(lr)),
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-16,
@@ -159,9 +159,7 @@ impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for AdaBeliefKernel<T> {
             *m = self.ema1.at(*m, g);
             let e = g - *m;
             *s = self.ema2.at(*s, e * e) + self.eps_root;
-            let plain = *m / self.bc1;
-            let nesterov = self.ema1.at(*m / self.bc1_next, g / self.bc1);
-            let m_hat = if self.nesterov { nesterov } else { plain };
+            let m_hat = if self.nesterov { self.ema1.at(*m / self.bc1_next, g / self.bc1) } else { *m / self.bc1 };
             let s_hat = *s / self.bc2;
             *p = *p + self.neg_lr * (m_hat / (s_hat.sqrt() + self.eps));
         }

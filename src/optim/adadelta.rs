@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, Common, Kernel};
-use crate::optim::{common_setters, impl_optimizer, set, setters, Prep, Progress, Rule};
+use crate::kernel::{self, apply, cast, ensure, to_f64, Common, Kernel};
+use crate::optim::{common_setters, impl_optimizer, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// Adadelta: `torch.optim.Adadelta` (single-tensor path).
@@ -58,7 +58,7 @@ impl<T: Float> Adadelta<T> {
     /// ```
     pub fn new(lr: T) -> Self {
         Adadelta {
-            common: Common::new(set(lr)),
+            common: Common::new(to_f64(lr)),
             rho: 0.9,
             eps: 1e-6,
             weight_decay: 0.0,

@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, Common, Kernel};
-use crate::optim::{common_setters, impl_optimizer, set, setters, Prep, Progress, Rule};
+use crate::kernel::{self, apply, cast, ensure, to_f64, Common, Kernel};
+use crate::optim::{common_setters, impl_optimizer, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// Adagrad: `torch.optim.Adagrad` (single-tensor path).
@@ -57,7 +57,7 @@ impl<T: Float> Adagrad<T> {
     /// ```
     pub fn new(lr: T) -> Self {
         Adagrad {
-            common: Common::new(set(lr)),
+            common: Common::new(to_f64(lr)),
             lr_decay: 0.0,
             weight_decay: 0.0,
             initial_accumulator_value: 0.0,
@@ -84,7 +84,7 @@ impl<T: Float> Adagrad<T> {
     /// # let _ = opt;
     /// ```
     pub fn initial_accumulator_value(mut self, value: T) -> Self {
-        self.initial_accumulator_value = set(value);
+        self.initial_accumulator_value = to_f64(value);
         self
     }
 

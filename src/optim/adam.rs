@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, ensure, sqrt, Common, Kernel, Lerp};
-use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Prep, Progress, Rule};
+use crate::kernel::{self, apply, bias_correction, cast, ensure, sqrt, to_f64, Common, Kernel, Lerp};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// Adam: `torch.optim.Adam` (single-tensor path, `foreach=False`), with its `amsgrad`,
@@ -100,7 +100,7 @@ impl<T: Float> Adam<T> {
     /// ```
     pub fn new(lr: T) -> Self {
         Adam {
-            common: Common::new(set(lr)),
+            common: Common::new(to_f64(lr)),
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
@@ -155,7 +155,7 @@ impl<T: Float> Adam<T> {
     /// # Ok::<(), descent::Error>(())
     /// ```
     pub fn initial_moments(mut self, m0: T, v0: T) -> Self {
-        self.initial_moments = (set(m0), set(v0));
+        self.initial_moments = (to_f64(m0), to_f64(v0));
         self
     }
 
@@ -296,9 +296,8 @@ impl<T: Float, const FORM: u8> AdamKernel<T, FORM> {
         if FORM == TEXTBOOK {
             p - (c.lr / (v.sqrt() + c.eps)) * m
         } else if FORM == OPTAX {
-            let plain = m / c.bc1;
-            let nesterov = c.beta1 * (m / c.bc1_next) + c.one_minus_beta1 * (g / c.bc1);
-            let m_hat = if c.nesterov { nesterov } else { plain };
+            let m_hat =
+                if c.nesterov { c.beta1 * (m / c.bc1_next) + c.one_minus_beta1 * (g / c.bc1) } else { m / c.bc1 };
             p + c.neg_lr * (m_hat / ((v / c.bc2 + c.eps_root).sqrt() + c.eps))
         } else {
             let denom = v.sqrt() * c.inv_bc2_sqrt + c.eps;

@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, Common, Kernel};
-use crate::optim::{common_setters, impl_optimizer, set, setters, Prep, Progress, Rule};
+use crate::kernel::{self, apply, cast, ensure, to_f64, Common, Kernel};
+use crate::optim::{common_setters, impl_optimizer, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// Averaged stochastic gradient descent: `torch.optim.ASGD` (single-tensor path).
@@ -62,7 +62,7 @@ impl<T: Float> Asgd<T> {
     /// ```
     pub fn new(lr: T) -> Self {
         Asgd {
-            common: Common::new(set(lr)),
+            common: Common::new(to_f64(lr)),
             lambd: 1e-4,
             alpha: 0.75,
             t0: 1e6,

@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, ensure, run, sqrt, sum_sq, Common, Ema, Kernel};
-use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Progress, Rule};
+use crate::kernel::{self, apply, bias_correction, cast, ensure, run, sqrt, sum_sq, to_f64, Common, Ema, Kernel};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Progress, Rule};
 use crate::Error;
 
 /// LAMB (layer-wise adaptive moments): `optax.lamb` = `scale_by_adam` + `add_decayed_weights`
@@ -63,7 +63,7 @@ impl<T: Float> Lamb<T> {
     /// ```
     pub fn new(lr: T) -> Self {
         Lamb {
-            common: Common::new(set(lr)),
+            common: Common::new(to_f64(lr)),
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-6,

@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, sign, Common, Ema, Kernel};
-use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Progress, Rule};
+use crate::kernel::{self, apply, cast, ensure, sign, to_f64, Common, Ema, Kernel};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Progress, Rule};
 use crate::Error;
 
 /// Lion (evolved sign momentum): `optax.lion` = `scale_by_lion` + `add_decayed_weights` +
@@ -54,7 +54,7 @@ impl<T: Float> Lion<T> {
     /// ```
     pub fn new(lr: T) -> Self {
         Lion {
-            common: Common::new(set(lr)),
+            common: Common::new(to_f64(lr)),
             beta1: 0.9,
             beta2: 0.99,
             weight_decay: 1e-3,

@@ -2,7 +2,7 @@
 
 use num_traits::Float;
 
-use crate::kernel::{cast, to_f64, Common};
+use crate::kernel::{cast, Common};
 use crate::Error;
 
 mod adabelief;
@@ -166,7 +166,7 @@ pub(crate) use setters;
 /// How a setter argument is stored: floats as `f64`, flags as they are.
 macro_rules! store {
     (T, $x:ident) => {
-        crate::optim::set($x)
+        crate::kernel::to_f64($x)
     };
     (bool, $x:ident) => {
         $x
@@ -231,9 +231,3 @@ macro_rules! common_setters {
     };
 }
 pub(crate) use common_setters;
-
-/// Converts a setter argument to the `f64` the rule stores (PyTorch keeps Python floats).
-#[inline]
-pub(crate) fn set<T: Float>(x: T) -> f64 {
-    to_f64(x)
-}

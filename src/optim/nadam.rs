@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, ensure, Common, Kernel, Lerp};
-use crate::optim::{common_setters, impl_optimizer, set, setters, Prep, Progress, Rule};
+use crate::kernel::{self, apply, bias_correction, cast, ensure, to_f64, Common, Kernel, Lerp};
+use crate::optim::{common_setters, impl_optimizer, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// NAdam, Adam with Nesterov momentum and momentum decay: `torch.optim.NAdam` (single-tensor).
@@ -67,7 +67,7 @@ impl<T: Float> NAdam<T> {
     /// ```
     pub fn new(lr: T) -> Self {
         NAdam {
-            common: Common::new(set(lr)),
+            common: Common::new(to_f64(lr)),
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,

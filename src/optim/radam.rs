@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, ensure, powi, sqrt, Common, Kernel, Lerp};
-use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Prep, Progress, Rule};
+use crate::kernel::{self, apply, bias_correction, cast, ensure, powi, sqrt, to_f64, Common, Kernel, Lerp};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// RAdam, Adam with variance rectification: `torch.optim.RAdam` (single-tensor path).
@@ -65,7 +65,7 @@ impl<T: Float> RAdam<T> {
     /// ```
     pub fn new(lr: T) -> Self {
         RAdam {
-            common: Common::new(set(lr)),
+            common: Common::new(to_f64(lr)),
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,

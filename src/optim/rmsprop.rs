@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, Common, Kernel, Lerp};
-use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Prep, Progress, Rule};
+use crate::kernel::{self, apply, cast, ensure, to_f64, Common, Kernel, Lerp};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// RMSprop: `torch.optim.RMSprop` (single-tensor path), with `momentum`, `centered`,
@@ -64,7 +64,7 @@ impl<T: Float> RmsProp<T> {
     /// ```
     pub fn new(lr: T) -> Self {
         RmsProp {
-            common: Common::new(set(lr)),
+            common: Common::new(to_f64(lr)),
             alpha: 0.99,
             eps: 1e-8,
             weight_decay: 0.0,
@@ -104,7 +104,7 @@ impl<T: Float> RmsProp<T> {
     /// # Ok::<(), descent::Error>(())
     /// ```
     pub fn initial_square_avg(mut self, value: T) -> Self {
-        self.initial_square_avg = set(value);
+        self.initial_square_avg = to_f64(value);
         self
     }
 
@@ -124,7 +124,7 @@ impl<T: Float + Send + Sync> Rule<T> for RmsProp<T> {
         let n = params.len();
         self.progress.begin(n);
         ensure(&mut self.square_avg, n, cast(self.initial_square_avg));
-        let k = RmsPropKernel {
+        let c = RmsPropCoef {
             prep: Prep::new(&self.common, self.weight_decay, false),
             alpha: cast(self.alpha),
             one_minus_alpha: cast(1.0 - self.alpha),
@@ -138,19 +138,15 @@ impl<T: Float + Send + Sync> Rule<T> for RmsProp<T> {
         if self.centered {
             ensure(&mut self.grad_avg, n, T::zero());
         }
-        let s = &mut self.square_avg[..];
+        if self.momentum > 0.0 {
+            ensure(&mut self.momentum_buffer, n, T::zero());
+        }
+        let (s, ga, buf) = (&mut self.square_avg[..], &mut self.grad_avg[..], &mut self.momentum_buffer[..]);
         match (self.centered, self.momentum > 0.0) {
-            (false, false) => apply(&k, (params, grads, s)),
-            (true, false) => apply(&k, (params, grads, s, &mut self.grad_avg[..])),
-            (centered, true) => {
-                ensure(&mut self.momentum_buffer, n, T::zero());
-                let buf = &mut self.momentum_buffer[..];
-                if centered {
-                    apply(&k, (params, grads, s, &mut self.grad_avg[..], buf));
-                } else {
-                    apply(&k, (params, grads, s, buf, Momentum));
-                }
-            }
+            (false, false) => apply(&RmsPropKernel::<T, false>(c), (params, grads, s)),
+            (true, false) => apply(&RmsPropKernel::<T, true>(c), (params, grads, s, ga)),
+            (false, true) => apply(&RmsPropKernel::<T, false>(c), (params, grads, s, buf)),
+            (true, true) => apply(&RmsPropKernel::<T, true>(c), (params, grads, s, ga, buf)),
         }
     }
 
@@ -169,23 +165,8 @@ impl<T: Float + Send + Sync> Rule<T> for RmsProp<T> {
 
 impl_optimizer!(RmsProp);
 
-/// Marker lane: the four-slice tuple with a momentum buffer instead of a centered average.
-#[derive(Clone, Copy)]
-struct Momentum;
-
-impl crate::kernel::Len for Momentum {
-    fn elements(&self) -> usize {
-        usize::MAX
-    }
-}
-
-impl crate::kernel::Lanes for Momentum {
-    fn split_at(self, _: usize) -> (Self, Self) {
-        (Momentum, Momentum)
-    }
-}
-
-struct RmsPropKernel<T> {
+/// Per-step coefficients, computed in `f64` and cast to `T`.
+struct RmsPropCoef<T> {
     prep: Prep<T>,
     alpha: T,
     one_minus_alpha: T,
@@ -195,7 +176,11 @@ struct RmsPropKernel<T> {
     neg_lr: T,
 }
 
-impl<T: Float> RmsPropKernel<T> {
+/// The fused loops. The four-lane loop is the centered one (`CENTERED`) or the one with a
+/// momentum buffer; the three- and five-lane loops are plain and centered-with-momentum.
+struct RmsPropKernel<T, const CENTERED: bool>(RmsPropCoef<T>);
+
+impl<T: Float> RmsPropCoef<T> {
     /// Updates `s` (and the centered average `ga`) and returns the denominator.
     #[inline(always)]
     fn denom(&self, g: T, s: &mut T, ga: Option<&mut T>) -> T {
@@ -214,54 +199,57 @@ impl<T: Float> RmsPropKernel<T> {
 type L3<'a, T> = (&'a mut [T], &'a [T], &'a mut [T]);
 type L4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
 type L5<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T], &'a mut [T]);
-type L4m<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T], Momentum);
 
-impl<'a, T: Float + Send + Sync> Kernel<L3<'a, T>> for RmsPropKernel<T> {
+impl<'a, T: Float + Send + Sync, const C: bool> Kernel<L3<'a, T>> for RmsPropKernel<T, C> {
     type Output = ();
     #[inline(always)]
     fn run(&self, (p, g, s): L3<'a, T>) {
+        let k = &self.0;
         for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
-            let (q, g) = self.prep.grad(*p, g);
-            let d = self.denom(g, s, None);
-            *p = q + (self.neg_lr * g) / d;
+            let (q, g) = k.prep.grad(*p, g);
+            let d = k.denom(g, s, None);
+            *p = q + (k.neg_lr * g) / d;
         }
     }
 }
 
-impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for RmsPropKernel<T> {
+impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for RmsPropKernel<T, true> {
     type Output = ();
     #[inline(always)]
     fn run(&self, (p, g, s, ga): L4<'a, T>) {
+        let k = &self.0;
         for (((p, &g), s), ga) in p.iter_mut().zip(g).zip(s.iter_mut()).zip(ga.iter_mut()) {
-            let (q, g) = self.prep.grad(*p, g);
-            let d = self.denom(g, s, Some(ga));
-            *p = q + (self.neg_lr * g) / d;
+            let (q, g) = k.prep.grad(*p, g);
+            let d = k.denom(g, s, Some(ga));
+            *p = q + (k.neg_lr * g) / d;
         }
     }
 }
 
-impl<'a, T: Float + Send + Sync> Kernel<L4m<'a, T>> for RmsPropKernel<T> {
+impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for RmsPropKernel<T, false> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, s, buf, _): L4m<'a, T>) {
+    fn run(&self, (p, g, s, buf): L4<'a, T>) {
+        let k = &self.0;
         for (((p, &g), s), b) in p.iter_mut().zip(g).zip(s.iter_mut()).zip(buf.iter_mut()) {
-            let (q, g) = self.prep.grad(*p, g);
-            let d = self.denom(g, s, None);
-            *b = *b * self.momentum + g / d;
-            *p = q + self.neg_lr * *b;
+            let (q, g) = k.prep.grad(*p, g);
+            let d = k.denom(g, s, None);
+            *b = *b * k.momentum + g / d;
+            *p = q + k.neg_lr * *b;
         }
     }
 }
 
-impl<'a, T: Float + Send + Sync> Kernel<L5<'a, T>> for RmsPropKernel<T> {
+impl<'a, T: Float + Send + Sync, const C: bool> Kernel<L5<'a, T>> for RmsPropKernel<T, C> {
     type Output = ();
     #[inline(always)]
     fn run(&self, (p, g, s, ga, buf): L5<'a, T>) {
+        let k = &self.0;
         for ((((p, &g), s), ga), b) in p.iter_mut().zip(g).zip(s.iter_mut()).zip(ga.iter_mut()).zip(buf.iter_mut()) {
-            let (q, g) = self.prep.grad(*p, g);
-            let d = self.denom(g, s, Some(ga));
-            *b = *b * self.momentum + g / d;
-            *p = q + self.neg_lr * *b;
+            let (q, g) = k.prep.grad(*p, g);
+            let d = k.denom(g, s, Some(ga));
+            *b = *b * k.momentum + g / d;
+            *p = q + k.neg_lr * *b;
         }
     }
 }

@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, sign, Common, Kernel};
-use crate::optim::{common_setters, impl_optimizer, set, Progress, Rule};
+use crate::kernel::{self, apply, cast, ensure, sign, to_f64, Common, Kernel};
+use crate::optim::{common_setters, impl_optimizer, Progress, Rule};
 use crate::Error;
 
 /// Resilient backpropagation: `torch.optim.Rprop` (single-tensor path).
@@ -60,7 +60,7 @@ impl<T: Float> Rprop<T> {
     /// ```
     pub fn new(lr: T) -> Self {
         Rprop {
-            common: Common::new(set(lr)),
+            common: Common::new(to_f64(lr)),
             etas: (0.5, 1.2),
             step_sizes: (1e-6, 50.0),
             progress: Progress::default(),
@@ -77,7 +77,7 @@ impl<T: Float> Rprop<T> {
     /// # let _ = opt;
     /// ```
     pub fn etas(mut self, minus: T, plus: T) -> Self {
-        self.etas = (set(minus), set(plus));
+        self.etas = (to_f64(minus), to_f64(plus));
         self
     }
 
@@ -88,7 +88,7 @@ impl<T: Float> Rprop<T> {
     /// # let _ = opt;
     /// ```
     pub fn step_sizes(mut self, min: T, max: T) -> Self {
-        self.step_sizes = (set(min), set(max));
+        self.step_sizes = (to_f64(min), to_f64(max));
         self
     }
 

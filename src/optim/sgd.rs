@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, Common, Kernel};
-use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Prep, Progress, Rule};
+use crate::kernel::{self, apply, cast, ensure, to_f64, Common, Kernel};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Prep, Progress, Rule};
 use crate::Error;
 
 /// Stochastic gradient descent, optionally with momentum, dampening, Nesterov momentum and L2
@@ -67,7 +67,7 @@ impl<T: Float> Sgd<T> {
     /// ```
     pub fn new(lr: T) -> Self {
         Sgd {
-            common: Common::new(set(lr)),
+            common: Common::new(to_f64(lr)),
             momentum: 0.0,
             dampening: 0.0,
             nesterov: false,
@@ -93,7 +93,7 @@ impl<T: Float> Sgd<T> {
     /// # let _ = opt;
     /// ```
     pub fn dampening(mut self, dampening: T) -> Self {
-        self.dampening = set(dampening);
+        self.dampening = to_f64(dampening);
         self
     }
 
@@ -121,7 +121,7 @@ impl<T: Float> Sgd<T> {
     /// # Ok::<(), descent::Error>(())
     /// ```
     pub fn initial_buffer(mut self, value: T) -> Self {
-        self.initial_buffer = Some(set(value));
+        self.initial_buffer = Some(to_f64(value));
         self
     }
 

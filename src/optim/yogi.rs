@@ -4,8 +4,8 @@ use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, ensure, sign, Common, Ema, Kernel};
-use crate::optim::{common_setters, impl_optimizer, momentum_is, set, setters, Progress, Rule};
+use crate::kernel::{self, apply, bias_correction, cast, ensure, sign, to_f64, Common, Ema, Kernel};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Progress, Rule};
 use crate::Error;
 
 /// Yogi: `optax.yogi` = `scale_by_yogi` + `scale_by_learning_rate`.
@@ -60,7 +60,7 @@ impl<T: Float> Yogi<T> {
     /// ```
     pub fn new(lr: T) -> Self {
         Yogi {
-            common: Common::new(set(lr)),
+            common: Common::new(to_f64(lr)),
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-3,
@@ -89,7 +89,7 @@ impl<T: Float> Yogi<T> {
     /// # let _ = opt;
     /// ```
     pub fn initial_accumulator_value(mut self, value: T) -> Self {
-        self.initial_accumulator_value = set(value);
+        self.initial_accumulator_value = to_f64(value);
         self
     }
 
