@@ -19,12 +19,16 @@ rm -rf "$out" && mkdir -p "$out"
 
 echo "# machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores" >&2
 gcc -O3 -fno-math-errno -march=native -fopenmp "$SHARED/bench/fused_adam.c" -o "$out/fused_adam" -lm
+# RMSprop and Adagrad written the same way (this repository)
+gcc -O3 -fno-math-errno -march=native -fopenmp benches/fused_more.c -o "$out/fused_more" -lm
 cargo bench --bench step --no-run 2>/dev/null
 filter='compare/'
 for r in $(seq 1 "$ROUNDS"); do
   echo "# round $r/$ROUNDS: C kernel (gcc -O3 -march=native), then descent (criterion, default target)" >&2
   # shellcheck disable=SC2086
   OMP_NUM_THREADS=1 "$out/fused_adam" $SIZES > "$out/c.$r.txt" 2>/dev/null
+  # shellcheck disable=SC2086
+  OMP_NUM_THREADS=1 "$out/fused_more" $SIZES >> "$out/c.$r.txt" 2>/dev/null
   rm -rf target/criterion/compare
   cargo bench --bench step -- "$filter" > "$out/descent.$r.log" 2>&1
   cp -r target/criterion/compare "$out/descent.$r"
@@ -51,7 +55,7 @@ c = [{} for _ in range(rounds)]
 for r in range(rounds):
     for line in open(f"{out}/c.{r + 1}.txt"):
         f = line.split()
-        if len(f) >= 4 and f[0] in ("adam", "sgdm"):
+        if len(f) >= 4 and f[0] in ("adam", "sgdm", "rmsprop", "adagrad"):
             c[r][(f[0], int(f[1]))] = float(f[3])
 torch = {}
 for line in open(f"{out}/torch.jsonl"):
@@ -64,7 +68,7 @@ def crit(r, name, n):
 def over(vals):
     vals = [v for v in vals if v]
     return med(vals) if vals else None
-rows = [("adam", "Adam", "adam"), ("sgd_momentum", "SGD_momentum", "sgdm"), ("rmsprop", "RMSprop", None), ("adagrad", "Adagrad", None)]
+rows = [("adam", "Adam", "adam"), ("sgd_momentum", "SGD_momentum", "sgdm"), ("rmsprop", "RMSprop", "rmsprop"), ("adagrad", "Adagrad", "adagrad")]
 sizes = sorted({n for cr in c for (_, n) in cr} | {k[2] for k in torch})
 def us(x): return f"{x / 1e3:10.2f}" if x else f"{'-':>10}"
 def rx(x): return f"{x:8.2f}x" if x else f"{'-':>9}"

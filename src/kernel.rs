@@ -4,9 +4,10 @@
 //! parallel chunks.
 //!
 //! Rules never loop over indices themselves: they implement [`Kernel`] for a tuple of slices and
-//! hand it to [`apply`]. The loop bodies use only `+ - * /`, `sqrt`, `abs`, `min`/`max` and
-//! selects, which IEEE-754 rounds identically in every vector width, so every dispatch path and
-//! every chunking gives bit-identical results.
+//! hand it to [`apply`]. The loop bodies use only `+ - * /`, `sqrt`, `abs`, `min`/`max`, selects
+//! and [`mul_add`]. IEEE-754 rounds all but the last identically in every vector width; `mul_add`
+//! is one fused operation on the FMA paths and two on the portable one. So every chunking gives
+//! bit-identical results, and the dispatch paths agree within single roundings.
 
 use num_traits::Float;
 
@@ -69,11 +70,11 @@ impl<T: Float> Lerp<T> {
         Lerp { small, coeff }
     }
 
-    /// `lerp(a, b)`.
+    /// `lerp(a, b)` (the multiply-add fused on the FMA paths).
     #[inline(always)]
-    pub(crate) fn at(&self, a: T, b: T) -> T {
+    pub(crate) fn at<const FMA: bool>(&self, a: T, b: T) -> T {
         let base = if self.small { a } else { b };
-        base + self.coeff * (b - a)
+        mul_add::<T, FMA>(self.coeff, b - a, base)
     }
 }
 
@@ -219,8 +220,9 @@ pub(crate) fn check_all_finite<T: Float>(grads: &[T]) -> Result<(), Error> {
     }
 }
 
-/// The non-finite scan: `!(|x| <= MAX)` is true exactly for NaN and infinities; an OR-reduction
-/// over blocks vectorizes to one compare and one OR per vector, with an early exit per block.
+/// The non-finite scan: `x - x` is `+0` for every finite `x` and NaN for NaN and both
+/// infinities, so a sum of them is zero exactly when every element is finite. Sixteen
+/// independent sums keep the vector units busy; blocks of 1024 elements stop early at a bad one.
 struct FiniteScan;
 
 const SCAN_BLOCK: usize = 1024;
@@ -228,17 +230,26 @@ const SCAN_BLOCK: usize = 1024;
 impl<'a, T: Float> Kernel<&'a [T]> for FiniteScan {
     type Output = bool;
     #[inline(always)]
-    // `!(|x| <= MAX)` is deliberate: the comparison is false for NaN, so one compare catches
-    // NaN and both infinities.
-    #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    fn run(&self, g: &'a [T]) -> bool {
-        let max = T::max_value();
+    // `x - x` is the point: zero for finite `x`, NaN otherwise
+    #[allow(clippy::eq_op)]
+    fn run<const FMA: bool>(&self, g: &'a [T]) -> bool {
+        const L: usize = 16;
         for block in g.chunks(SCAN_BLOCK) {
-            let mut bad = false;
-            for &x in block {
-                bad |= !(x.abs() <= max);
+            let mut acc = [T::zero(); L];
+            let mut chunks = block.chunks_exact(L);
+            for c in &mut chunks {
+                for (a, &x) in acc.iter_mut().zip(c) {
+                    *a = *a + (x - x);
+                }
             }
-            if bad {
+            let mut sum = T::zero();
+            for &x in chunks.remainder() {
+                sum = sum + (x - x);
+            }
+            for a in acc {
+                sum = sum + a;
+            }
+            if sum != T::zero() {
                 return false;
             }
         }
@@ -256,7 +267,7 @@ struct SumSq;
 impl<'a, T: Float> Kernel<&'a [T]> for SumSq {
     type Output = f64;
     #[inline(always)]
-    fn run(&self, x: &'a [T]) -> f64 {
+    fn run<const FMA: bool>(&self, x: &'a [T]) -> f64 {
         const L: usize = 8;
         let mut acc = [0.0_f64; L];
         let mut chunks = x.chunks_exact(L);
@@ -275,17 +286,6 @@ impl<'a, T: Float> Kernel<&'a [T]> for SumSq {
     }
 }
 
-/// Resizes `buf` to `len` elements of `init` if it does not hold exactly `len` yet.
-///
-/// Called only after [`guard`] accepted the step, so it allocates on the first step only.
-#[inline]
-pub(crate) fn ensure<T: Float>(buf: &mut alloc::vec::Vec<T>, len: usize, init: T) {
-    if buf.len() != len {
-        buf.clear();
-        buf.resize(len, init);
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Driving a fused loop
 
@@ -293,6 +293,15 @@ pub(crate) fn ensure<T: Float>(buf: &mut alloc::vec::Vec<T>, len: usize, init: T
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(crate) trait Len {
     fn elements(&self) -> usize;
+    /// How many leading elements lie before the first 64-byte boundary (cache line).
+    fn head(&self) -> usize;
+}
+
+/// Elements of `T` from `ptr` up to the next 64-byte boundary.
+#[inline(always)]
+fn to_line<T>(ptr: *const T) -> usize {
+    let size = core::mem::size_of::<T>().max(1);
+    ((64 - ptr as usize % 64) % 64) / size
 }
 
 impl<T> Len for &[T] {
@@ -300,12 +309,20 @@ impl<T> Len for &[T] {
     fn elements(&self) -> usize {
         <[T]>::len(self)
     }
+    #[inline(always)]
+    fn head(&self) -> usize {
+        to_line(self.as_ptr())
+    }
 }
 
 impl<T> Len for &mut [T] {
     #[inline(always)]
     fn elements(&self) -> usize {
         <[T]>::len(self)
+    }
+    #[inline(always)]
+    fn head(&self) -> usize {
+        to_line(self.as_ptr())
     }
 }
 
@@ -315,6 +332,10 @@ macro_rules! len_tuple {
             #[inline(always)]
             fn elements(&self) -> usize {
                 self.0.elements()
+            }
+            #[inline(always)]
+            fn head(&self) -> usize {
+                self.0.head()
             }
         }
     };
@@ -365,23 +386,52 @@ lanes_tuple!(A, B, C, D, E);
 lanes_tuple!(A, B, C, D, E, F);
 
 /// A rule's fused loop over one tuple of slices. `run` must be `#[inline(always)]` so that the
-/// SIMD dispatch compiles it once per instruction set.
+/// SIMD dispatch compiles it once per instruction set; `FMA` is true in the copies built for
+/// CPUs with fused multiply-add (see [`mul_add`]).
 pub(crate) trait Kernel<L>: Sync {
     type Output;
-    fn run(&self, lanes: L) -> Self::Output;
+    fn run<const FMA: bool>(&self, lanes: L) -> Self::Output;
+}
+
+/// `a*b + c`: one fused multiply-add (a single rounding) on the FMA paths, a multiply and an add
+/// on the portable path. Where a rule uses it, its results on the two paths differ in the last
+/// bits of single roundings, well inside the parity tolerance.
+#[inline(always)]
+pub(crate) fn mul_add<T: Float, const FMA: bool>(a: T, b: T, c: T) -> T {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
 }
 
 /// Runs `kernel` over `lanes` on the best instruction set of this CPU.
 #[inline]
 pub(crate) fn run<L: Len, K: Kernel<L>>(kernel: &K, lanes: L) -> K::Output {
-    crate::simd::dispatch(kernel, lanes)
+    let n = lanes.elements();
+    crate::simd::dispatch(kernel, lanes, n)
 }
+
+/// From this many elements on, [`apply`] first runs the elements before the first cache-line
+/// boundary of the first lane (the parameters) on their own, so that the vector loop's loads and
+/// stores of every lane with the same alignment (typically all of them: large allocations share
+/// their offset from a page) never straddle two cache lines.
+const PEEL_FROM: usize = 256;
 
 /// Runs an elementwise update over `lanes`: in parallel chunks above a size threshold with the
 /// `rayon` feature (bit-identical to serial: every element sees the same operations), else
 /// serially; each chunk through the SIMD dispatch.
 #[inline]
 pub(crate) fn apply<L: Lanes, K: Kernel<L, Output = ()>>(kernel: &K, lanes: L) {
+    let (n, head) = (lanes.elements(), lanes.head());
+    let lanes = if n >= PEEL_FROM && head > 0 && head < n {
+        let (first, rest) = lanes.split_at(head);
+        // on the path of the whole step, so every element sees the same operations
+        crate::simd::dispatch(kernel, first, n);
+        rest
+    } else {
+        lanes
+    };
     #[cfg(feature = "rayon")]
     {
         if lanes.elements() >= crate::parallel::threshold() && rayon::current_num_threads() > 1 {
@@ -401,7 +451,7 @@ mod tests {
             let l = Lerp::<f64>::new(w);
             for &(a, b) in &[(1.0, 2.0), (-3.5, 7.25), (1e-3, -1e3)] {
                 let want = if w < 0.5 { a + w * (b - a) } else { b - (b - a) * (1.0 - w) };
-                assert_eq!(l.at(a, b).to_bits(), want.to_bits(), "w={w} a={a} b={b}");
+                assert_eq!(l.at::<false>(a, b).to_bits(), want.to_bits(), "w={w} a={a} b={b}");
             }
         }
     }
@@ -431,6 +481,29 @@ mod tests {
                 }
             }
             assert!(check_all_finite(&alloc::vec![f32::MAX; n]).is_ok());
+        }
+    }
+
+    #[test]
+    fn results_do_not_depend_on_where_the_slices_start() {
+        use crate::{Adam, Optimizer, RmsProp};
+        let n = 1000;
+        let grads: alloc::vec::Vec<f32> = (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0).collect();
+        let run = |shift: usize, opt: &mut dyn Optimizer<f32>| {
+            // the parameters start `shift` elements into a buffer, so the peeled head varies
+            let mut backing = alloc::vec![0.0_f32; n + 16];
+            let p = &mut backing[shift..shift + n];
+            p.iter_mut().enumerate().for_each(|(i, x)| *x = (i % 13) as f32 * 0.1 - 0.6);
+            for _ in 0..3 {
+                opt.step(p, &grads).unwrap();
+            }
+            p.iter().map(|x| x.to_bits()).collect::<alloc::vec::Vec<_>>()
+        };
+        let want = run(0, &mut Adam::new(1e-2));
+        let want_rms = run(0, &mut RmsProp::new(1e-2).centered(true));
+        for shift in 1..16 {
+            assert_eq!(run(shift, &mut Adam::new(1e-2)), want, "shift {shift}");
+            assert_eq!(run(shift, &mut RmsProp::new(1e-2).centered(true)), want_rms, "shift {shift}");
         }
     }
 

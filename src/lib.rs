@@ -101,6 +101,8 @@ mod parallel;
 #[forbid(unsafe_code)]
 mod schedule;
 pub mod simd;
+#[forbid(unsafe_code)]
+mod state;
 
 pub use clip::{clip_grad_norm, clip_grad_value};
 pub use error::Error;

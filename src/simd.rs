@@ -2,9 +2,17 @@
 //!
 //! Every rule's loop is compiled three times on x86-64: for the build target (SSE2 by default),
 //! for AVX2 + FMA and for AVX-512F. The first step detects what the CPU supports (cached in an
-//! atomic) and later steps jump straight to that copy. The loops never contract `a*b + c` into
-//! a fused multiply-add, so all copies give **bit-identical** results; the parity tests run on
-//! each of them (`DESCENT_SIMD=scalar|avx2|avx512 cargo test`).
+//! atomic) and later steps jump straight to that copy; steps under 32 elements stay on the
+//! build-target copy, where a call into a wide one costs more than it saves.
+//!
+//! The wide copies fuse the multiply-adds of the PyTorch-family loops (SGD, Adam/AdamW in
+//! PyTorch's form, RMSprop, Adagrad, Adamax, NAdam, RAdam) into FMA instructions, as a C compiler
+//! does with `-O3 -march=native`: a step then rounds once where the portable copy rounds twice.
+//! Results differ from the portable path in the last bits of single roundings, far inside the
+//! 1e-9 parity tolerance; every other rule is bit-identical on every path. The parity tests run on
+//! each copy: `DESCENT_SIMD=scalar|avx2|avx512 cargo test` (a forced level also runs tiny steps),
+//! and `tests/simd_paths.rs` compares the paths directly. Within one path results do not depend
+//! on the chunking (`rayon`) or on where a slice starts in memory.
 //!
 //! Without `std` (no runtime detection) or off x86-64, only the build-target copy exists.
 //!
@@ -17,7 +25,7 @@
 //! ```
 #![allow(unsafe_code)]
 
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use crate::kernel::{Kernel, Len};
 
@@ -26,7 +34,7 @@ use crate::kernel::{Kernel, Len};
 pub enum Level {
     /// The build target's instructions (SSE2 on the default x86-64 target).
     Scalar,
-    /// AVX2 with FMA (the loops do not use FMA contraction; the feature only widens vectors).
+    /// AVX2 with FMA (the PyTorch-family loops fuse their multiply-adds).
     Avx2,
     /// AVX-512F.
     Avx512,
@@ -34,6 +42,9 @@ pub enum Level {
 
 const UNKNOWN: u8 = 0;
 static LEVEL: AtomicU8 = AtomicU8::new(UNKNOWN);
+/// Whether the level was forced ([`force`] or `DESCENT_SIMD`): then even tiny steps run on it, so
+/// that the golden tests, whose problems have 2 to 7 parameters, exercise the forced path.
+static FORCED: AtomicBool = AtomicBool::new(false);
 
 impl Level {
     fn code(self) -> u8 {
@@ -91,7 +102,9 @@ pub fn level() -> Level {
 #[cold]
 fn init() -> Level {
     let best = detect();
-    let chosen = from_env().map_or(best, |l| l.min(best));
+    let env = from_env();
+    let chosen = env.map_or(best, |l| l.min(best));
+    FORCED.store(env.is_some(), Ordering::Relaxed);
     LEVEL.store(chosen.code(), Ordering::Relaxed);
     chosen
 }
@@ -121,29 +134,37 @@ fn from_env() -> Option<Level> {
 /// ```
 pub fn force(level: Level) -> Level {
     let l = level.min(detect());
+    FORCED.store(true, Ordering::Relaxed);
     LEVEL.store(l.code(), Ordering::Relaxed);
     l
 }
 
-/// Below this many elements the build-target copy runs directly: a call into a wider copy
-/// costs more than it saves.
+/// Below this many elements the build-target copy runs directly (unless a level was forced): a
+/// call into a wider copy costs more than it saves.
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
 const SMALL: usize = 32;
 
+/// Runs `kernel` over `lanes`, a part of a step over `total` elements, on the level in force
+/// (tiny steps on the build-target copy unless a level was forced).
 #[inline(always)]
-pub(crate) fn dispatch<L: Len, K: Kernel<L>>(kernel: &K, lanes: L) -> K::Output {
+#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(unused_variables))]
+pub(crate) fn dispatch<L: Len, K: Kernel<L>>(kernel: &K, lanes: L, total: usize) -> K::Output {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if lanes.elements() >= SMALL {
-        match level() {
-            // SAFETY: `level()` never reports a level above `detect()`, which checked with
-            // `is_x86_feature_detected!` that this CPU supports every feature the function enables.
-            Level::Avx512 => return unsafe { x86::avx512(kernel, lanes) },
-            // SAFETY: as above, AVX2 and FMA were detected at run time.
-            Level::Avx2 => return unsafe { x86::avx2(kernel, lanes) },
-            Level::Scalar => {}
+    {
+        // `level()` first: it reads `DESCENT_SIMD` (and sets `FORCED`) on the first call
+        let level = level();
+        if total >= SMALL || FORCED.load(Ordering::Relaxed) {
+            match level {
+                // SAFETY: `level()` never reports a level above `detect()`, which checked with
+                // `is_x86_feature_detected!` that this CPU supports every feature the function enables.
+                Level::Avx512 => return unsafe { x86::avx512(kernel, lanes) },
+                // SAFETY: as above, AVX2 and FMA were detected at run time.
+                Level::Avx2 => return unsafe { x86::avx2(kernel, lanes) },
+                Level::Scalar => {}
+            }
         }
     }
-    kernel.run(lanes)
+    kernel.run::<false>(lanes)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -153,12 +174,12 @@ mod x86 {
     /// The kernel's `#[inline(always)]` body is compiled here with AVX2 and FMA enabled.
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn avx2<L, K: Kernel<L>>(kernel: &K, lanes: L) -> K::Output {
-        kernel.run(lanes)
+        kernel.run::<true>(lanes)
     }
 
     /// The kernel's `#[inline(always)]` body is compiled here with AVX-512F enabled.
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub(super) fn avx512<L, K: Kernel<L>>(kernel: &K, lanes: L) -> K::Output {
-        kernel.run(lanes)
+        kernel.run::<true>(lanes)
     }
 }

@@ -1,11 +1,10 @@
 //! AdaBelief: `optax.adabelief`.
 
-use alloc::vec::Vec;
-
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, ensure, to_f64, Common, Ema, Kernel};
+use crate::kernel::{self, apply, bias_correction, cast, to_f64, Common, Ema, Kernel};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Progress, Rule};
+use crate::state::Buf;
 use crate::Error;
 
 /// AdaBelief: `optax.adabelief` = `scale_by_belief` + `scale_by_learning_rate`.
@@ -50,8 +49,8 @@ pub struct AdaBelief<T> {
     eps_root: f64,
     nesterov: bool,
     progress: Progress,
-    mu: Vec<T>,
-    nu: Vec<T>,
+    mu: Buf<T>,
+    nu: Buf<T>,
 }
 
 impl<T: Float> AdaBelief<T> {
@@ -70,8 +69,8 @@ impl<T: Float> AdaBelief<T> {
             eps_root: 1e-16,
             nesterov: false,
             progress: Progress::default(),
-            mu: Vec::new(),
-            nu: Vec::new(),
+            mu: Buf::new(),
+            nu: Buf::new(),
         }
     }
 
@@ -103,8 +102,8 @@ impl<T: Float + Send + Sync> Rule<T> for AdaBelief<T> {
     fn update(&mut self, params: &mut [T], grads: &[T]) {
         let n = params.len();
         let t = self.progress.begin(n);
-        ensure(&mut self.mu, n, T::zero());
-        ensure(&mut self.nu, n, T::zero());
+        self.mu.ensure(params, T::zero());
+        self.nu.ensure(params, T::zero());
         let b1 = self.beta1;
         let k = AdaBeliefKernel {
             sign: self.common.sign(),
@@ -118,16 +117,16 @@ impl<T: Float + Send + Sync> Rule<T> for AdaBelief<T> {
             eps: cast(self.eps),
             neg_lr: cast(-self.common.lr),
         };
-        apply(&k, (params, grads, &mut self.mu[..], &mut self.nu[..]));
+        apply(&k, (params, grads, self.mu.get_mut(), self.nu.get_mut()));
     }
 
     fn clear(&mut self) {
-        self.mu = Vec::new();
-        self.nu = Vec::new();
+        self.mu.free();
+        self.nu.free();
     }
 
     fn second_moment(&self) -> Option<&[T]> {
-        self.progress.len.map(|_| &self.nu[..])
+        self.progress.len.map(|_| self.nu.get())
     }
 
     momentum_is!(beta1);
@@ -153,7 +152,7 @@ type L4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
 impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for AdaBeliefKernel<T> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, m, s): L4<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, m, s): L4<'a, T>) {
         for (((p, &g), m), s) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(s.iter_mut()) {
             let g = g * self.sign;
             *m = self.ema1.at(*m, g);

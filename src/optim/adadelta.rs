@@ -1,11 +1,10 @@
 //! Adadelta: `torch.optim.Adadelta`.
 
-use alloc::vec::Vec;
-
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, to_f64, Common, Kernel};
+use crate::kernel::{self, apply, cast, to_f64, Common, Kernel};
 use crate::optim::{common_setters, impl_optimizer, setters, Prep, Progress, Rule};
+use crate::state::Buf;
 use crate::Error;
 
 /// Adadelta: `torch.optim.Adadelta` (single-tensor path).
@@ -45,8 +44,8 @@ pub struct Adadelta<T> {
     eps: f64,
     weight_decay: f64,
     progress: Progress,
-    square_avg: Vec<T>,
-    acc_delta: Vec<T>,
+    square_avg: Buf<T>,
+    acc_delta: Buf<T>,
 }
 
 impl<T: Float> Adadelta<T> {
@@ -63,8 +62,8 @@ impl<T: Float> Adadelta<T> {
             eps: 1e-6,
             weight_decay: 0.0,
             progress: Progress::default(),
-            square_avg: Vec::new(),
-            acc_delta: Vec::new(),
+            square_avg: Buf::new(),
+            acc_delta: Buf::new(),
         }
     }
 
@@ -91,8 +90,8 @@ impl<T: Float + Send + Sync> Rule<T> for Adadelta<T> {
     fn update(&mut self, params: &mut [T], grads: &[T]) {
         let n = params.len();
         self.progress.begin(n);
-        ensure(&mut self.square_avg, n, T::zero());
-        ensure(&mut self.acc_delta, n, T::zero());
+        self.square_avg.ensure(params, T::zero());
+        self.acc_delta.ensure(params, T::zero());
         let k = AdadeltaKernel {
             prep: Prep::new(&self.common, self.weight_decay, false),
             rho: cast(self.rho),
@@ -100,16 +99,16 @@ impl<T: Float + Send + Sync> Rule<T> for Adadelta<T> {
             eps: cast(self.eps),
             neg_lr: cast(-self.common.lr),
         };
-        apply(&k, (params, grads, &mut self.square_avg[..], &mut self.acc_delta[..]));
+        apply(&k, (params, grads, self.square_avg.get_mut(), self.acc_delta.get_mut()));
     }
 
     fn clear(&mut self) {
-        self.square_avg = Vec::new();
-        self.acc_delta = Vec::new();
+        self.square_avg.free();
+        self.acc_delta.free();
     }
 
     fn second_moment(&self) -> Option<&[T]> {
-        self.progress.len.map(|_| &self.square_avg[..])
+        self.progress.len.map(|_| self.square_avg.get())
     }
 }
 
@@ -128,7 +127,7 @@ type L4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
 impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for AdadeltaKernel<T> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, s, acc): L4<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, s, acc): L4<'a, T>) {
         for (((p, &g), s), acc) in p.iter_mut().zip(g).zip(s.iter_mut()).zip(acc.iter_mut()) {
             let (q, g) = self.prep.grad(*p, g);
             *s = *s * self.rho + (self.one_minus_rho * g) * g;

@@ -1,11 +1,10 @@
 //! Adagrad: `torch.optim.Adagrad`.
 
-use alloc::vec::Vec;
-
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, to_f64, Common, Kernel};
+use crate::kernel::{self, apply, cast, mul_add, to_f64, Common, Kernel};
 use crate::optim::{common_setters, impl_optimizer, setters, Prep, Progress, Rule};
+use crate::state::Buf;
 use crate::Error;
 
 /// Adagrad: `torch.optim.Adagrad` (single-tensor path).
@@ -45,7 +44,7 @@ pub struct Adagrad<T> {
     initial_accumulator_value: f64,
     eps: f64,
     progress: Progress,
-    sum: Vec<T>,
+    sum: Buf<T>,
 }
 
 impl<T: Float> Adagrad<T> {
@@ -63,7 +62,7 @@ impl<T: Float> Adagrad<T> {
             initial_accumulator_value: 0.0,
             eps: 1e-10,
             progress: Progress::default(),
-            sum: Vec::new(),
+            sum: Buf::new(),
         }
     }
 
@@ -102,22 +101,22 @@ impl<T: Float + Send + Sync> Rule<T> for Adagrad<T> {
     fn update(&mut self, params: &mut [T], grads: &[T]) {
         let n = params.len();
         let t = self.progress.begin(n);
-        ensure(&mut self.sum, n, cast(self.initial_accumulator_value));
+        self.sum.ensure(params, cast(self.initial_accumulator_value));
         let clr = self.common.lr / (1.0 + (t - 1) as f64 * self.lr_decay);
         let k = AdagradKernel {
             prep: Prep::new(&self.common, self.weight_decay, false),
             neg_clr: cast(-clr),
             eps: cast(self.eps),
         };
-        apply(&k, (params, grads, &mut self.sum[..]));
+        apply(&k, (params, grads, self.sum.get_mut()));
     }
 
     fn clear(&mut self) {
-        self.sum = Vec::new();
+        self.sum.free();
     }
 
     fn second_moment(&self) -> Option<&[T]> {
-        self.progress.len.map(|_| &self.sum[..])
+        self.progress.len.map(|_| self.sum.get())
     }
 }
 
@@ -134,10 +133,10 @@ type L3<'a, T> = (&'a mut [T], &'a [T], &'a mut [T]);
 impl<'a, T: Float + Send + Sync> Kernel<L3<'a, T>> for AdagradKernel<T> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, sum): L3<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, sum): L3<'a, T>) {
         for ((p, &g), s) in p.iter_mut().zip(g).zip(sum.iter_mut()) {
             let (q, g) = self.prep.grad(*p, g);
-            *s = *s + g * g;
+            *s = mul_add::<T, FMA>(g, g, *s);
             *p = q + (self.neg_clr * g) / (s.sqrt() + self.eps);
         }
     }

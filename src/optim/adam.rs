@@ -1,11 +1,10 @@
 //! Adam and AdamW: `torch.optim.Adam`, `torch.optim.AdamW`.
 
-use alloc::vec::Vec;
-
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, ensure, sqrt, to_f64, Common, Kernel, Lerp};
+use crate::kernel::{self, apply, bias_correction, cast, mul_add, sqrt, to_f64, Common, Kernel, Lerp};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Prep, Progress, Rule};
+use crate::state::Buf;
 use crate::Error;
 
 /// Adam: `torch.optim.Adam` (single-tensor path, `foreach=False`), with its `amsgrad`,
@@ -86,9 +85,9 @@ pub struct Adam<T> {
     eps_root: f64,
     nesterov: bool,
     progress: Progress,
-    exp_avg: Vec<T>,
-    exp_avg_sq: Vec<T>,
-    max_exp_avg_sq: Vec<T>,
+    exp_avg: Buf<T>,
+    exp_avg_sq: Buf<T>,
+    max_exp_avg_sq: Buf<T>,
 }
 
 impl<T: Float> Adam<T> {
@@ -112,9 +111,9 @@ impl<T: Float> Adam<T> {
             eps_root: 0.0,
             nesterov: false,
             progress: Progress::default(),
-            exp_avg: Vec::new(),
-            exp_avg_sq: Vec::new(),
-            max_exp_avg_sq: Vec::new(),
+            exp_avg: Buf::new(),
+            exp_avg_sq: Buf::new(),
+            max_exp_avg_sq: Buf::new(),
         }
     }
 
@@ -183,8 +182,8 @@ impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
     fn update(&mut self, params: &mut [T], grads: &[T]) {
         let n = params.len();
         let t = self.progress.begin(n);
-        ensure(&mut self.exp_avg, n, cast(self.initial_moments.0));
-        ensure(&mut self.exp_avg_sq, n, cast(self.initial_moments.1));
+        self.exp_avg.ensure(params, cast(self.initial_moments.0));
+        self.exp_avg_sq.ensure(params, cast(self.initial_moments.1));
         let (bc1, bc2) = if self.bias_correction {
             (bias_correction(self.beta1, t), bias_correction(self.beta2, t))
         } else {
@@ -209,9 +208,9 @@ impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
             nesterov: self.nesterov,
         };
         if self.amsgrad {
-            ensure(&mut self.max_exp_avg_sq, n, cast(self.initial_moments.1));
+            self.max_exp_avg_sq.ensure(params, cast(self.initial_moments.1));
         }
-        let (m, v, vmax) = (&mut self.exp_avg[..], &mut self.exp_avg_sq[..], &mut self.max_exp_avg_sq[..]);
+        let (m, v, vmax) = (self.exp_avg.get_mut(), self.exp_avg_sq.get_mut(), self.max_exp_avg_sq.get_mut());
         let form = if !self.bias_correction {
             TEXTBOOK
         } else if self.nesterov || self.eps_root != 0.0 {
@@ -230,13 +229,13 @@ impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
     }
 
     fn clear(&mut self) {
-        self.exp_avg = Vec::new();
-        self.exp_avg_sq = Vec::new();
-        self.max_exp_avg_sq = Vec::new();
+        self.exp_avg.free();
+        self.exp_avg_sq.free();
+        self.max_exp_avg_sq.free();
     }
 
     fn second_moment(&self) -> Option<&[T]> {
-        self.progress.len.map(|_| &self.exp_avg_sq[..])
+        self.progress.len.map(|_| self.exp_avg_sq.get())
     }
 
     momentum_is!(beta1);
@@ -276,22 +275,22 @@ impl<T: Float, const FORM: u8> AdamKernel<T, FORM> {
     /// Prepares the gradient and updates the moments in place; returns the decayed parameter
     /// and the prepared gradient.
     #[inline(always)]
-    fn moments(&self, p: T, g: T, m: &mut T, v: &mut T) -> (T, T) {
+    fn moments<const FMA: bool>(&self, p: T, g: T, m: &mut T, v: &mut T) -> (T, T) {
         let c = &self.0;
         let (q, g) = c.prep.grad(p, g);
         if FORM != TORCH {
             *m = c.beta1 * *m + c.one_minus_beta1 * g;
             *v = c.beta2 * *v + c.one_minus_beta2 * (g * g);
         } else {
-            *m = c.lerp.at(*m, g);
-            *v = *v * c.beta2 + (c.one_minus_beta2 * g) * g;
+            *m = c.lerp.at::<FMA>(*m, g);
+            *v = mul_add::<T, FMA>(c.one_minus_beta2 * g, g, *v * c.beta2);
         }
         (q, g)
     }
 
     /// The parameter update from the first moment and the (max) second moment.
     #[inline(always)]
-    fn apply(&self, p: T, g: T, m: T, v: T) -> T {
+    fn apply<const FMA: bool>(&self, p: T, g: T, m: T, v: T) -> T {
         let c = &self.0;
         if FORM == TEXTBOOK {
             p - (c.lr / (v.sqrt() + c.eps)) * m
@@ -300,7 +299,7 @@ impl<T: Float, const FORM: u8> AdamKernel<T, FORM> {
                 if c.nesterov { c.beta1 * (m / c.bc1_next) + c.one_minus_beta1 * (g / c.bc1) } else { m / c.bc1 };
             p + c.neg_lr * (m_hat / ((v / c.bc2 + c.eps_root).sqrt() + c.eps))
         } else {
-            let denom = v.sqrt() * c.inv_bc2_sqrt + c.eps;
+            let denom = mul_add::<T, FMA>(v.sqrt(), c.inv_bc2_sqrt, c.eps);
             p + (c.neg_step_size * m) / denom
         }
     }
@@ -312,10 +311,10 @@ type Lanes5<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T], &'a mut [T
 impl<'a, T: Float + Send + Sync, const FORM: u8> Kernel<Lanes4<'a, T>> for AdamKernel<T, FORM> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, m, v): Lanes4<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, m, v): Lanes4<'a, T>) {
         for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            let (q, g) = self.moments(*p, g, m, v);
-            *p = self.apply(q, g, *m, *v);
+            let (q, g) = self.moments::<FMA>(*p, g, m, v);
+            *p = self.apply::<FMA>(q, g, *m, *v);
         }
     }
 }
@@ -323,11 +322,11 @@ impl<'a, T: Float + Send + Sync, const FORM: u8> Kernel<Lanes4<'a, T>> for AdamK
 impl<'a, T: Float + Send + Sync, const FORM: u8> Kernel<Lanes5<'a, T>> for AdamKernel<T, FORM> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, m, v, vmax): Lanes5<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, m, v, vmax): Lanes5<'a, T>) {
         for ((((p, &g), m), v), vmax) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()).zip(vmax.iter_mut()) {
-            let (q, g) = self.moments(*p, g, m, v);
+            let (q, g) = self.moments::<FMA>(*p, g, m, v);
             *vmax = vmax.max(*v);
-            *p = self.apply(q, g, *m, *vmax);
+            *p = self.apply::<FMA>(q, g, *m, *vmax);
         }
     }
 }

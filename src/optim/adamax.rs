@@ -1,11 +1,10 @@
 //! Adamax: `torch.optim.Adamax`.
 
-use alloc::vec::Vec;
-
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, ensure, to_f64, Common, Kernel, Lerp};
+use crate::kernel::{self, apply, bias_correction, cast, to_f64, Common, Kernel, Lerp};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Prep, Progress, Rule};
+use crate::state::Buf;
 use crate::Error;
 
 /// Adamax, Adam's infinity-norm variant: `torch.optim.Adamax` (single-tensor path).
@@ -46,8 +45,8 @@ pub struct Adamax<T> {
     eps: f64,
     weight_decay: f64,
     progress: Progress,
-    exp_avg: Vec<T>,
-    exp_inf: Vec<T>,
+    exp_avg: Buf<T>,
+    exp_inf: Buf<T>,
 }
 
 impl<T: Float> Adamax<T> {
@@ -65,8 +64,8 @@ impl<T: Float> Adamax<T> {
             eps: 1e-8,
             weight_decay: 0.0,
             progress: Progress::default(),
-            exp_avg: Vec::new(),
-            exp_inf: Vec::new(),
+            exp_avg: Buf::new(),
+            exp_inf: Buf::new(),
         }
     }
 
@@ -94,8 +93,8 @@ impl<T: Float + Send + Sync> Rule<T> for Adamax<T> {
     fn update(&mut self, params: &mut [T], grads: &[T]) {
         let n = params.len();
         let t = self.progress.begin(n);
-        ensure(&mut self.exp_avg, n, T::zero());
-        ensure(&mut self.exp_inf, n, T::zero());
+        self.exp_avg.ensure(params, T::zero());
+        self.exp_inf.ensure(params, T::zero());
         let clr = self.common.lr / bias_correction(self.beta1, t);
         let k = AdamaxKernel {
             prep: Prep::new(&self.common, self.weight_decay, false),
@@ -104,12 +103,12 @@ impl<T: Float + Send + Sync> Rule<T> for Adamax<T> {
             eps: cast(self.eps),
             neg_clr: cast(-clr),
         };
-        apply(&k, (params, grads, &mut self.exp_avg[..], &mut self.exp_inf[..]));
+        apply(&k, (params, grads, self.exp_avg.get_mut(), self.exp_inf.get_mut()));
     }
 
     fn clear(&mut self) {
-        self.exp_avg = Vec::new();
-        self.exp_inf = Vec::new();
+        self.exp_avg.free();
+        self.exp_inf.free();
     }
 
     momentum_is!(beta1);
@@ -130,10 +129,10 @@ type L4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
 impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for AdamaxKernel<T> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, m, u): L4<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, m, u): L4<'a, T>) {
         for (((p, &g), m), u) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(u.iter_mut()) {
             let (q, g) = self.prep.grad(*p, g);
-            *m = self.lerp.at(*m, g);
+            *m = self.lerp.at::<FMA>(*m, g);
             *u = (*u * self.beta2).max(g.abs() + self.eps);
             *p = q + (self.neg_clr * *m) / *u;
         }

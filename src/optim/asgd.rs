@@ -1,11 +1,10 @@
 //! Averaged SGD: `torch.optim.ASGD`.
 
-use alloc::vec::Vec;
-
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, to_f64, Common, Kernel};
+use crate::kernel::{self, apply, cast, to_f64, Common, Kernel};
 use crate::optim::{common_setters, impl_optimizer, setters, Prep, Progress, Rule};
+use crate::state::Buf;
 use crate::Error;
 
 /// Averaged stochastic gradient descent: `torch.optim.ASGD` (single-tensor path).
@@ -50,7 +49,7 @@ pub struct Asgd<T> {
     progress: Progress,
     eta: Option<f64>,
     mu: f64,
-    ax: Vec<T>,
+    ax: Buf<T>,
 }
 
 impl<T: Float> Asgd<T> {
@@ -70,7 +69,7 @@ impl<T: Float> Asgd<T> {
             progress: Progress::default(),
             eta: None,
             mu: 1.0,
-            ax: Vec::new(),
+            ax: Buf::new(),
         }
     }
 
@@ -96,7 +95,7 @@ impl<T: Float> Asgd<T> {
     /// # Ok::<(), descent::Error>(())
     /// ```
     pub fn ax(&self) -> &[T] {
-        &self.ax
+        self.ax.get()
     }
 
     /// The step size `eta` the next step uses (`lr` before the first step).
@@ -131,7 +130,7 @@ impl<T: Float + Send + Sync> Rule<T> for Asgd<T> {
     fn update(&mut self, params: &mut [T], grads: &[T]) {
         let n = params.len();
         let t = self.progress.begin(n) as f64;
-        ensure(&mut self.ax, n, T::zero());
+        self.ax.ensure(params, T::zero());
         let eta = self.eta();
         let k = AsgdKernel {
             prep: Prep::new(&self.common, self.weight_decay, false),
@@ -140,7 +139,7 @@ impl<T: Float + Send + Sync> Rule<T> for Asgd<T> {
             mu: cast(self.mu),
             average: self.mu != 1.0,
         };
-        apply(&k, (params, grads, &mut self.ax[..]));
+        apply(&k, (params, grads, self.ax.get_mut()));
         let lr = self.common.lr;
         self.eta = Some(lr / num_traits::Float::powf(1.0 + self.lambd * lr * t, self.alpha));
         self.mu = 1.0 / f64::max(1.0, t - self.t0);
@@ -149,7 +148,7 @@ impl<T: Float + Send + Sync> Rule<T> for Asgd<T> {
     fn clear(&mut self) {
         self.eta = None;
         self.mu = 1.0;
-        self.ax = Vec::new();
+        self.ax.free();
     }
 }
 
@@ -168,7 +167,7 @@ type L3<'a, T> = (&'a mut [T], &'a [T], &'a mut [T]);
 impl<'a, T: Float + Send + Sync> Kernel<L3<'a, T>> for AsgdKernel<T> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, ax): L3<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, ax): L3<'a, T>) {
         for ((p, &g), ax) in p.iter_mut().zip(g).zip(ax.iter_mut()) {
             let (q, g) = self.prep.grad(*p, g);
             let q = q * self.decay;

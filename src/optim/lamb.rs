@@ -1,11 +1,10 @@
 //! LAMB: `optax.lamb`.
 
-use alloc::vec::Vec;
-
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, ensure, run, sqrt, sum_sq, to_f64, Common, Ema, Kernel};
+use crate::kernel::{self, apply, bias_correction, cast, run, sqrt, sum_sq, to_f64, Common, Ema, Kernel};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Progress, Rule};
+use crate::state::Buf;
 use crate::Error;
 
 /// LAMB (layer-wise adaptive moments): `optax.lamb` = `scale_by_adam` + `add_decayed_weights`
@@ -50,8 +49,8 @@ pub struct Lamb<T> {
     eps_root: f64,
     weight_decay: f64,
     progress: Progress,
-    mu: Vec<T>,
-    nu: Vec<T>,
+    mu: Buf<T>,
+    nu: Buf<T>,
 }
 
 impl<T: Float> Lamb<T> {
@@ -70,8 +69,8 @@ impl<T: Float> Lamb<T> {
             eps_root: 0.0,
             weight_decay: 0.0,
             progress: Progress::default(),
-            mu: Vec::new(),
-            nu: Vec::new(),
+            mu: Buf::new(),
+            nu: Buf::new(),
         }
     }
 
@@ -102,10 +101,10 @@ impl<T: Float + Send + Sync> Rule<T> for Lamb<T> {
     fn update(&mut self, params: &mut [T], grads: &[T]) {
         let n = params.len();
         let t = self.progress.begin(n);
-        ensure(&mut self.mu, n, T::zero());
-        ensure(&mut self.nu, n, T::zero());
+        self.mu.ensure(params, T::zero());
+        self.nu.ensure(params, T::zero());
         let moments = LambMoments { sign: self.common.sign(), ema1: Ema::new(self.beta1), ema2: Ema::new(self.beta2) };
-        apply(&moments, (grads, &mut self.mu[..], &mut self.nu[..]));
+        apply(&moments, (grads, self.mu.get_mut(), self.nu.get_mut()));
         let mut u = LambUpdate {
             bc1: cast(bias_correction(self.beta1, t)),
             bc2: cast(bias_correction(self.beta2, t)),
@@ -115,20 +114,20 @@ impl<T: Float + Send + Sync> Rule<T> for Lamb<T> {
             scale: T::zero(),
         };
         let param_norm = sqrt(sum_sq(params));
-        let update_norm = sqrt(run(&UpdateNorm(&u), (&*params, &self.mu[..], &self.nu[..])));
+        let update_norm = sqrt(run(&UpdateNorm(&u), (&*params, self.mu.get(), self.nu.get())));
         let ratio = if param_norm == 0.0 || update_norm == 0.0 { 1.0 } else { param_norm / update_norm };
         u.scale = cast(ratio);
         let neg_lr = cast(-self.common.lr);
-        apply(&LambApply { u, neg_lr }, (params, &self.mu[..], &self.nu[..]));
+        apply(&LambApply { u, neg_lr }, (params, self.mu.get(), self.nu.get()));
     }
 
     fn clear(&mut self) {
-        self.mu = Vec::new();
-        self.nu = Vec::new();
+        self.mu.free();
+        self.nu.free();
     }
 
     fn second_moment(&self) -> Option<&[T]> {
-        self.progress.len.map(|_| &self.nu[..])
+        self.progress.len.map(|_| self.nu.get())
     }
 
     momentum_is!(beta1);
@@ -145,7 +144,7 @@ struct LambMoments<T> {
 impl<'a, T: Float + Send + Sync> Kernel<(&'a [T], &'a mut [T], &'a mut [T])> for LambMoments<T> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (g, m, v): (&'a [T], &'a mut [T], &'a mut [T])) {
+    fn run<const FMA: bool>(&self, (g, m, v): (&'a [T], &'a mut [T], &'a mut [T])) {
         for ((&g, m), v) in g.iter().zip(m.iter_mut()).zip(v.iter_mut()) {
             let g = g * self.sign;
             *m = self.ema1.at(*m, g);
@@ -177,7 +176,7 @@ struct UpdateNorm<'u, T>(&'u LambUpdate<T>);
 impl<'a, T: Float + Send + Sync> Kernel<(&'a [T], &'a [T], &'a [T])> for UpdateNorm<'_, T> {
     type Output = f64;
     #[inline(always)]
-    fn run(&self, (p, m, v): (&'a [T], &'a [T], &'a [T])) -> f64 {
+    fn run<const FMA: bool>(&self, (p, m, v): (&'a [T], &'a [T], &'a [T])) -> f64 {
         const L: usize = 8;
         let mut acc = [0.0_f64; L];
         for (i, ((&p, &m), &v)) in p.iter().zip(m).zip(v).enumerate() {
@@ -196,7 +195,7 @@ struct LambApply<T> {
 impl<'a, T: Float + Send + Sync> Kernel<(&'a mut [T], &'a [T], &'a [T])> for LambApply<T> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, m, v): (&'a mut [T], &'a [T], &'a [T])) {
+    fn run<const FMA: bool>(&self, (p, m, v): (&'a mut [T], &'a [T], &'a [T])) {
         for ((p, &m), &v) in p.iter_mut().zip(m).zip(v) {
             let u = self.u.at(*p, m, v);
             *p = *p + self.neg_lr * (u * self.u.scale);

@@ -1,11 +1,10 @@
 //! Lion: `optax.lion`.
 
-use alloc::vec::Vec;
-
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, sign, to_f64, Common, Ema, Kernel};
+use crate::kernel::{self, apply, cast, sign, to_f64, Common, Ema, Kernel};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Progress, Rule};
+use crate::state::Buf;
 use crate::Error;
 
 /// Lion (evolved sign momentum): `optax.lion` = `scale_by_lion` + `add_decayed_weights` +
@@ -42,7 +41,7 @@ pub struct Lion<T> {
     beta2: f64,
     weight_decay: f64,
     progress: Progress,
-    mu: Vec<T>,
+    mu: Buf<T>,
 }
 
 impl<T: Float> Lion<T> {
@@ -59,7 +58,7 @@ impl<T: Float> Lion<T> {
             beta2: 0.99,
             weight_decay: 1e-3,
             progress: Progress::default(),
-            mu: Vec::new(),
+            mu: Buf::new(),
         }
     }
 
@@ -85,7 +84,7 @@ impl<T: Float + Send + Sync> Rule<T> for Lion<T> {
     fn update(&mut self, params: &mut [T], grads: &[T]) {
         let n = params.len();
         self.progress.begin(n);
-        ensure(&mut self.mu, n, T::zero());
+        self.mu.ensure(params, T::zero());
         let k = LionKernel {
             sign: self.common.sign(),
             interp: Ema::new(self.beta1),
@@ -93,11 +92,11 @@ impl<T: Float + Send + Sync> Rule<T> for Lion<T> {
             weight_decay: cast(self.weight_decay),
             neg_lr: cast(-self.common.lr),
         };
-        apply(&k, (params, grads, &mut self.mu[..]));
+        apply(&k, (params, grads, self.mu.get_mut()));
     }
 
     fn clear(&mut self) {
-        self.mu = Vec::new();
+        self.mu.free();
     }
 
     momentum_is!(beta1);
@@ -118,7 +117,7 @@ type L3<'a, T> = (&'a mut [T], &'a [T], &'a mut [T]);
 impl<'a, T: Float + Send + Sync> Kernel<L3<'a, T>> for LionKernel<T> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, m): L3<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, m): L3<'a, T>) {
         for ((p, &g), m) in p.iter_mut().zip(g).zip(m.iter_mut()) {
             let g = g * self.sign;
             let u = sign(self.interp.at(*m, g));

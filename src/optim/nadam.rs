@@ -1,11 +1,10 @@
 //! NAdam: `torch.optim.NAdam`.
 
-use alloc::vec::Vec;
-
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, ensure, to_f64, Common, Kernel, Lerp};
+use crate::kernel::{self, apply, bias_correction, cast, to_f64, Common, Kernel, Lerp};
 use crate::optim::{common_setters, impl_optimizer, setters, Prep, Progress, Rule};
+use crate::state::Buf;
 use crate::Error;
 
 /// NAdam, Adam with Nesterov momentum and momentum decay: `torch.optim.NAdam` (single-tensor).
@@ -54,8 +53,8 @@ pub struct NAdam<T> {
     decoupled_weight_decay: bool,
     progress: Progress,
     mu_product: f64,
-    exp_avg: Vec<T>,
-    exp_avg_sq: Vec<T>,
+    exp_avg: Buf<T>,
+    exp_avg_sq: Buf<T>,
 }
 
 impl<T: Float> NAdam<T> {
@@ -76,8 +75,8 @@ impl<T: Float> NAdam<T> {
             decoupled_weight_decay: false,
             progress: Progress::default(),
             mu_product: 1.0,
-            exp_avg: Vec::new(),
-            exp_avg_sq: Vec::new(),
+            exp_avg: Buf::new(),
+            exp_avg_sq: Buf::new(),
         }
     }
 
@@ -120,8 +119,8 @@ impl<T: Float + Send + Sync> Rule<T> for NAdam<T> {
     fn update(&mut self, params: &mut [T], grads: &[T]) {
         let n = params.len();
         let t = self.progress.begin(n);
-        ensure(&mut self.exp_avg, n, T::zero());
-        ensure(&mut self.exp_avg_sq, n, T::zero());
+        self.exp_avg.ensure(params, T::zero());
+        self.exp_avg_sq.ensure(params, T::zero());
         let (lr, b1) = (self.common.lr, self.beta1);
         let bc2 = bias_correction(self.beta2, t);
         let mu = b1 * (1.0 - 0.5 * num_traits::Float::powf(0.96, t as f64 * self.momentum_decay));
@@ -138,17 +137,17 @@ impl<T: Float + Send + Sync> Rule<T> for NAdam<T> {
             coef_grad: cast(-lr * (1.0 - mu) / (1.0 - self.mu_product)),
             coef_avg: cast((-lr * mu_next) / (1.0 - mu_product_next)),
         };
-        apply(&k, (params, grads, &mut self.exp_avg[..], &mut self.exp_avg_sq[..]));
+        apply(&k, (params, grads, self.exp_avg.get_mut(), self.exp_avg_sq.get_mut()));
     }
 
     fn clear(&mut self) {
         self.mu_product = 1.0;
-        self.exp_avg = Vec::new();
-        self.exp_avg_sq = Vec::new();
+        self.exp_avg.free();
+        self.exp_avg_sq.free();
     }
 
     fn second_moment(&self) -> Option<&[T]> {
-        self.progress.len.map(|_| &self.exp_avg_sq[..])
+        self.progress.len.map(|_| self.exp_avg_sq.get())
     }
 }
 
@@ -170,10 +169,10 @@ type L4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
 impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for NAdamKernel<T> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, m, v): L4<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, m, v): L4<'a, T>) {
         for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
             let (q, g) = self.prep.grad(*p, g);
-            *m = self.lerp.at(*m, g);
+            *m = self.lerp.at::<FMA>(*m, g);
             *v = *v * self.beta2 + (self.one_minus_beta2 * g) * g;
             let d = (*v / self.bc2).sqrt() + self.eps;
             let q = q + (self.coef_grad * g) / d;

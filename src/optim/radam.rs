@@ -1,11 +1,10 @@
 //! RAdam: `torch.optim.RAdam`.
 
-use alloc::vec::Vec;
-
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, ensure, powi, sqrt, to_f64, Common, Kernel, Lerp};
+use crate::kernel::{self, apply, bias_correction, cast, powi, sqrt, to_f64, Common, Kernel, Lerp};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Prep, Progress, Rule};
+use crate::state::Buf;
 use crate::Error;
 
 /// RAdam, Adam with variance rectification: `torch.optim.RAdam` (single-tensor path).
@@ -52,8 +51,8 @@ pub struct RAdam<T> {
     weight_decay: f64,
     decoupled_weight_decay: bool,
     progress: Progress,
-    exp_avg: Vec<T>,
-    exp_avg_sq: Vec<T>,
+    exp_avg: Buf<T>,
+    exp_avg_sq: Buf<T>,
 }
 
 impl<T: Float> RAdam<T> {
@@ -72,8 +71,8 @@ impl<T: Float> RAdam<T> {
             weight_decay: 0.0,
             decoupled_weight_decay: false,
             progress: Progress::default(),
-            exp_avg: Vec::new(),
-            exp_avg_sq: Vec::new(),
+            exp_avg: Buf::new(),
+            exp_avg_sq: Buf::new(),
         }
     }
 
@@ -103,8 +102,8 @@ impl<T: Float + Send + Sync> Rule<T> for RAdam<T> {
     fn update(&mut self, params: &mut [T], grads: &[T]) {
         let n = params.len();
         let t = self.progress.begin(n);
-        ensure(&mut self.exp_avg, n, T::zero());
-        ensure(&mut self.exp_avg_sq, n, T::zero());
+        self.exp_avg.ensure(params, T::zero());
+        self.exp_avg_sq.ensure(params, T::zero());
         let (b2, tf) = (self.beta2, t as f64);
         let bc1 = bias_correction(self.beta1, t);
         let bc2 = bias_correction(b2, t);
@@ -128,16 +127,16 @@ impl<T: Float + Send + Sync> Rule<T> for RAdam<T> {
             rect: cast(rect),
             rectified,
         };
-        apply(&k, (params, grads, &mut self.exp_avg[..], &mut self.exp_avg_sq[..]));
+        apply(&k, (params, grads, self.exp_avg.get_mut(), self.exp_avg_sq.get_mut()));
     }
 
     fn clear(&mut self) {
-        self.exp_avg = Vec::new();
-        self.exp_avg_sq = Vec::new();
+        self.exp_avg.free();
+        self.exp_avg_sq.free();
     }
 
     fn second_moment(&self) -> Option<&[T]> {
-        self.progress.len.map(|_| &self.exp_avg_sq[..])
+        self.progress.len.map(|_| self.exp_avg_sq.get())
     }
 
     momentum_is!(beta1);
@@ -163,10 +162,10 @@ type L4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
 impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for RAdamKernel<T> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, m, v): L4<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, m, v): L4<'a, T>) {
         for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
             let (q, g) = self.prep.grad(*p, g);
-            *m = self.lerp.at(*m, g);
+            *m = self.lerp.at::<FMA>(*m, g);
             *v = *v * self.beta2 + (self.one_minus_beta2 * g) * g;
             let step = (*m / self.bc1) * self.lr;
             let adaptive = self.bc2_sqrt / (v.sqrt() + self.eps);

@@ -1,11 +1,10 @@
 //! RMSprop: `torch.optim.RMSprop`.
 
-use alloc::vec::Vec;
-
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, to_f64, Common, Kernel, Lerp};
+use crate::kernel::{self, apply, cast, mul_add, to_f64, Common, Kernel, Lerp};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Prep, Progress, Rule};
+use crate::state::Buf;
 use crate::Error;
 
 /// RMSprop: `torch.optim.RMSprop` (single-tensor path), with `momentum`, `centered`,
@@ -50,9 +49,9 @@ pub struct RmsProp<T> {
     centered: bool,
     initial_square_avg: f64,
     progress: Progress,
-    square_avg: Vec<T>,
-    grad_avg: Vec<T>,
-    momentum_buffer: Vec<T>,
+    square_avg: Buf<T>,
+    grad_avg: Buf<T>,
+    momentum_buffer: Buf<T>,
 }
 
 impl<T: Float> RmsProp<T> {
@@ -72,9 +71,9 @@ impl<T: Float> RmsProp<T> {
             centered: false,
             initial_square_avg: 0.0,
             progress: Progress::default(),
-            square_avg: Vec::new(),
-            grad_avg: Vec::new(),
-            momentum_buffer: Vec::new(),
+            square_avg: Buf::new(),
+            grad_avg: Buf::new(),
+            momentum_buffer: Buf::new(),
         }
     }
 
@@ -123,7 +122,7 @@ impl<T: Float + Send + Sync> Rule<T> for RmsProp<T> {
     fn update(&mut self, params: &mut [T], grads: &[T]) {
         let n = params.len();
         self.progress.begin(n);
-        ensure(&mut self.square_avg, n, cast(self.initial_square_avg));
+        self.square_avg.ensure(params, cast(self.initial_square_avg));
         let c = RmsPropCoef {
             prep: Prep::new(&self.common, self.weight_decay, false),
             alpha: cast(self.alpha),
@@ -136,12 +135,12 @@ impl<T: Float + Send + Sync> Rule<T> for RmsProp<T> {
         // Buffers are allocated only for the configuration in use; each configuration has its
         // own fused loop over exactly the lanes it reads.
         if self.centered {
-            ensure(&mut self.grad_avg, n, T::zero());
+            self.grad_avg.ensure(params, T::zero());
         }
         if self.momentum > 0.0 {
-            ensure(&mut self.momentum_buffer, n, T::zero());
+            self.momentum_buffer.ensure(params, T::zero());
         }
-        let (s, ga, buf) = (&mut self.square_avg[..], &mut self.grad_avg[..], &mut self.momentum_buffer[..]);
+        let (s, ga, buf) = (self.square_avg.get_mut(), self.grad_avg.get_mut(), self.momentum_buffer.get_mut());
         match (self.centered, self.momentum > 0.0) {
             (false, false) => apply(&RmsPropKernel::<T, false>(c), (params, grads, s)),
             (true, false) => apply(&RmsPropKernel::<T, true>(c), (params, grads, s, ga)),
@@ -151,13 +150,13 @@ impl<T: Float + Send + Sync> Rule<T> for RmsProp<T> {
     }
 
     fn clear(&mut self) {
-        self.square_avg = Vec::new();
-        self.grad_avg = Vec::new();
-        self.momentum_buffer = Vec::new();
+        self.square_avg.free();
+        self.grad_avg.free();
+        self.momentum_buffer.free();
     }
 
     fn second_moment(&self) -> Option<&[T]> {
-        self.progress.len.map(|_| &self.square_avg[..])
+        self.progress.len.map(|_| self.square_avg.get())
     }
 
     momentum_is!(momentum);
@@ -183,12 +182,12 @@ struct RmsPropKernel<T, const CENTERED: bool>(RmsPropCoef<T>);
 impl<T: Float> RmsPropCoef<T> {
     /// Updates `s` (and the centered average `ga`) and returns the denominator.
     #[inline(always)]
-    fn denom(&self, g: T, s: &mut T, ga: Option<&mut T>) -> T {
-        *s = *s * self.alpha + (self.one_minus_alpha * g) * g;
+    fn denom<const FMA: bool>(&self, g: T, s: &mut T, ga: Option<&mut T>) -> T {
+        *s = mul_add::<T, FMA>(self.one_minus_alpha * g, g, *s * self.alpha);
         let var = match ga {
             Some(ga) => {
-                *ga = self.lerp.at(*ga, g);
-                *s + (-*ga) * *ga
+                *ga = self.lerp.at::<FMA>(*ga, g);
+                mul_add::<T, FMA>(-*ga, *ga, *s)
             }
             None => *s,
         };
@@ -203,11 +202,11 @@ type L5<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T], &'a mut [T]);
 impl<'a, T: Float + Send + Sync, const C: bool> Kernel<L3<'a, T>> for RmsPropKernel<T, C> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, s): L3<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, s): L3<'a, T>) {
         let k = &self.0;
         for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
             let (q, g) = k.prep.grad(*p, g);
-            let d = k.denom(g, s, None);
+            let d = k.denom::<FMA>(g, s, None);
             *p = q + (k.neg_lr * g) / d;
         }
     }
@@ -216,11 +215,11 @@ impl<'a, T: Float + Send + Sync, const C: bool> Kernel<L3<'a, T>> for RmsPropKer
 impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for RmsPropKernel<T, true> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, s, ga): L4<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, s, ga): L4<'a, T>) {
         let k = &self.0;
         for (((p, &g), s), ga) in p.iter_mut().zip(g).zip(s.iter_mut()).zip(ga.iter_mut()) {
             let (q, g) = k.prep.grad(*p, g);
-            let d = k.denom(g, s, Some(ga));
+            let d = k.denom::<FMA>(g, s, Some(ga));
             *p = q + (k.neg_lr * g) / d;
         }
     }
@@ -229,13 +228,13 @@ impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for RmsPropKernel<T, true> {
 impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for RmsPropKernel<T, false> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, s, buf): L4<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, s, buf): L4<'a, T>) {
         let k = &self.0;
         for (((p, &g), s), b) in p.iter_mut().zip(g).zip(s.iter_mut()).zip(buf.iter_mut()) {
             let (q, g) = k.prep.grad(*p, g);
-            let d = k.denom(g, s, None);
-            *b = *b * k.momentum + g / d;
-            *p = q + k.neg_lr * *b;
+            let d = k.denom::<FMA>(g, s, None);
+            *b = mul_add::<T, FMA>(*b, k.momentum, g / d);
+            *p = mul_add::<T, FMA>(k.neg_lr, *b, q);
         }
     }
 }
@@ -243,13 +242,13 @@ impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for RmsPropKernel<T, false> {
 impl<'a, T: Float + Send + Sync, const C: bool> Kernel<L5<'a, T>> for RmsPropKernel<T, C> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, s, ga, buf): L5<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, s, ga, buf): L5<'a, T>) {
         let k = &self.0;
         for ((((p, &g), s), ga), b) in p.iter_mut().zip(g).zip(s.iter_mut()).zip(ga.iter_mut()).zip(buf.iter_mut()) {
             let (q, g) = k.prep.grad(*p, g);
-            let d = k.denom(g, s, Some(ga));
-            *b = *b * k.momentum + g / d;
-            *p = q + k.neg_lr * *b;
+            let d = k.denom::<FMA>(g, s, Some(ga));
+            *b = mul_add::<T, FMA>(*b, k.momentum, g / d);
+            *p = mul_add::<T, FMA>(k.neg_lr, *b, q);
         }
     }
 }

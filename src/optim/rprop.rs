@@ -1,11 +1,10 @@
 //! Rprop: `torch.optim.Rprop`.
 
-use alloc::vec::Vec;
-
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, sign, to_f64, Common, Kernel};
+use crate::kernel::{self, apply, cast, sign, to_f64, Common, Kernel};
 use crate::optim::{common_setters, impl_optimizer, Progress, Rule};
+use crate::state::Buf;
 use crate::Error;
 
 /// Resilient backpropagation: `torch.optim.Rprop` (single-tensor path).
@@ -47,8 +46,8 @@ pub struct Rprop<T> {
     etas: (f64, f64),
     step_sizes: (f64, f64),
     progress: Progress,
-    prev: Vec<T>,
-    step_size: Vec<T>,
+    prev: Buf<T>,
+    step_size: Buf<T>,
 }
 
 impl<T: Float> Rprop<T> {
@@ -64,8 +63,8 @@ impl<T: Float> Rprop<T> {
             etas: (0.5, 1.2),
             step_sizes: (1e-6, 50.0),
             progress: Progress::default(),
-            prev: Vec::new(),
-            step_size: Vec::new(),
+            prev: Buf::new(),
+            step_size: Buf::new(),
         }
     }
 
@@ -109,8 +108,8 @@ impl<T: Float + Send + Sync> Rule<T> for Rprop<T> {
     fn update(&mut self, params: &mut [T], grads: &[T]) {
         let n = params.len();
         self.progress.begin(n);
-        ensure(&mut self.prev, n, T::zero());
-        ensure(&mut self.step_size, n, cast(self.common.lr));
+        self.prev.ensure(params, T::zero());
+        self.step_size.ensure(params, cast(self.common.lr));
         let k = RpropKernel {
             sign: self.common.sign(),
             minus: cast(self.etas.0),
@@ -118,12 +117,12 @@ impl<T: Float + Send + Sync> Rule<T> for Rprop<T> {
             lo: cast(self.step_sizes.0),
             hi: cast(self.step_sizes.1),
         };
-        apply(&k, (params, grads, &mut self.prev[..], &mut self.step_size[..]));
+        apply(&k, (params, grads, self.prev.get_mut(), self.step_size.get_mut()));
     }
 
     fn clear(&mut self) {
-        self.prev = Vec::new();
-        self.step_size = Vec::new();
+        self.prev.free();
+        self.step_size.free();
     }
 }
 
@@ -142,7 +141,7 @@ type L4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
 impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for RpropKernel<T> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, prev, size): L4<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, prev, size): L4<'a, T>) {
         for (((p, &g), prev), size) in p.iter_mut().zip(g).zip(prev.iter_mut()).zip(size.iter_mut()) {
             let g = g * self.sign;
             let s = g * *prev;

@@ -1,11 +1,10 @@
 //! Stochastic gradient descent with momentum: `torch.optim.SGD`.
 
-use alloc::vec::Vec;
-
 use num_traits::Float;
 
-use crate::kernel::{self, apply, cast, ensure, to_f64, Common, Kernel};
+use crate::kernel::{self, apply, cast, mul_add, to_f64, Common, Kernel};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Prep, Progress, Rule};
+use crate::state::Buf;
 use crate::Error;
 
 /// Stochastic gradient descent, optionally with momentum, dampening, Nesterov momentum and L2
@@ -51,7 +50,7 @@ pub struct Sgd<T> {
     weight_decay: f64,
     initial_buffer: Option<f64>,
     progress: Progress,
-    momentum_buffer: Vec<T>,
+    momentum_buffer: Buf<T>,
 }
 
 impl<T: Float> Sgd<T> {
@@ -74,7 +73,7 @@ impl<T: Float> Sgd<T> {
             weight_decay: 0.0,
             initial_buffer: None,
             progress: Progress::default(),
-            momentum_buffer: Vec::new(),
+            momentum_buffer: Buf::new(),
         }
     }
 
@@ -156,13 +155,13 @@ impl<T: Float + Send + Sync> Rule<T> for Sgd<T> {
         if self.momentum == 0.0 {
             apply(&k, (params, grads));
         } else {
-            ensure(&mut self.momentum_buffer, params.len(), cast(self.initial_buffer.unwrap_or(0.0)));
-            apply(&k, (params, grads, &mut self.momentum_buffer[..]));
+            self.momentum_buffer.ensure(params, cast(self.initial_buffer.unwrap_or(0.0)));
+            apply(&k, (params, grads, self.momentum_buffer.get_mut()));
         }
     }
 
     fn clear(&mut self) {
-        self.momentum_buffer = Vec::new();
+        self.momentum_buffer.free();
     }
 
     momentum_is!(momentum);
@@ -182,10 +181,10 @@ struct SgdKernel<T> {
 impl<'a, T: Float + Send + Sync> Kernel<(&'a mut [T], &'a [T])> for SgdKernel<T> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g): (&'a mut [T], &'a [T])) {
+    fn run<const FMA: bool>(&self, (p, g): (&'a mut [T], &'a [T])) {
         for (p, &g) in p.iter_mut().zip(g) {
             let (q, g) = self.prep.grad(*p, g);
-            *p = q + self.neg_lr * g;
+            *p = mul_add::<T, FMA>(self.neg_lr, g, q);
         }
     }
 }
@@ -193,13 +192,13 @@ impl<'a, T: Float + Send + Sync> Kernel<(&'a mut [T], &'a [T])> for SgdKernel<T>
 impl<'a, T: Float + Send + Sync> Kernel<(&'a mut [T], &'a [T], &'a mut [T])> for SgdKernel<T> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, buf): (&'a mut [T], &'a [T], &'a mut [T])) {
+    fn run<const FMA: bool>(&self, (p, g, buf): (&'a mut [T], &'a [T], &'a mut [T])) {
         for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
             let (q, g) = self.prep.grad(*p, g);
-            let running = *b * self.momentum + self.damp * g;
+            let running = mul_add::<T, FMA>(*b, self.momentum, self.damp * g);
             *b = if self.first { g } else { running };
-            let d = if self.nesterov { g + self.momentum * *b } else { *b };
-            *p = q + self.neg_lr * d;
+            let d = if self.nesterov { mul_add::<T, FMA>(self.momentum, *b, g) } else { *b };
+            *p = mul_add::<T, FMA>(self.neg_lr, d, q);
         }
     }
 }

@@ -1,11 +1,10 @@
 //! Yogi: `optax.yogi`.
 
-use alloc::vec::Vec;
-
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, ensure, sign, to_f64, Common, Ema, Kernel};
+use crate::kernel::{self, apply, bias_correction, cast, sign, to_f64, Common, Ema, Kernel};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Progress, Rule};
+use crate::state::Buf;
 use crate::Error;
 
 /// Yogi: `optax.yogi` = `scale_by_yogi` + `scale_by_learning_rate`.
@@ -47,8 +46,8 @@ pub struct Yogi<T> {
     eps_root: f64,
     initial_accumulator_value: f64,
     progress: Progress,
-    mu: Vec<T>,
-    nu: Vec<T>,
+    mu: Buf<T>,
+    nu: Buf<T>,
 }
 
 impl<T: Float> Yogi<T> {
@@ -67,8 +66,8 @@ impl<T: Float> Yogi<T> {
             eps_root: 0.0,
             initial_accumulator_value: 1e-6,
             progress: Progress::default(),
-            mu: Vec::new(),
-            nu: Vec::new(),
+            mu: Buf::new(),
+            nu: Buf::new(),
         }
     }
 
@@ -109,8 +108,8 @@ impl<T: Float + Send + Sync> Rule<T> for Yogi<T> {
         let n = params.len();
         let t = self.progress.begin(n);
         let init = cast(self.initial_accumulator_value);
-        ensure(&mut self.mu, n, init);
-        ensure(&mut self.nu, n, init);
+        self.mu.ensure(params, init);
+        self.nu.ensure(params, init);
         let k = YogiKernel {
             sign: self.common.sign(),
             ema1: Ema::new(self.beta1),
@@ -121,16 +120,16 @@ impl<T: Float + Send + Sync> Rule<T> for Yogi<T> {
             eps: cast(self.eps),
             neg_lr: cast(-self.common.lr),
         };
-        apply(&k, (params, grads, &mut self.mu[..], &mut self.nu[..]));
+        apply(&k, (params, grads, self.mu.get_mut(), self.nu.get_mut()));
     }
 
     fn clear(&mut self) {
-        self.mu = Vec::new();
-        self.nu = Vec::new();
+        self.mu.free();
+        self.nu.free();
     }
 
     fn second_moment(&self) -> Option<&[T]> {
-        self.progress.len.map(|_| &self.nu[..])
+        self.progress.len.map(|_| self.nu.get())
     }
 
     momentum_is!(beta1);
@@ -154,7 +153,7 @@ type L4<'a, T> = (&'a mut [T], &'a [T], &'a mut [T], &'a mut [T]);
 impl<'a, T: Float + Send + Sync> Kernel<L4<'a, T>> for YogiKernel<T> {
     type Output = ();
     #[inline(always)]
-    fn run(&self, (p, g, m, v): L4<'a, T>) {
+    fn run<const FMA: bool>(&self, (p, g, m, v): L4<'a, T>) {
         for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
             let g = g * self.sign;
             let g2 = g * g;
