@@ -329,14 +329,28 @@ where
         let mut total = 0.0_f64;
         let result = (|| -> Result<(), Error> {
             if options.batch_size == 1 {
-                // per-sample steps: the gradient goes straight from the chain rule to the step
-                for &i in &order {
-                    let l = loss_gradient(model, loss, params, &x[i * features..(i + 1) * features], y[i], &mut grad);
+                // per-sample steps: the gradient goes straight from the chain rule to the step;
+                // without clipping or a per-step schedule, straight to `Optimizer::step`
+                let plain = options.clip_value.is_none()
+                    && options.clip_norm.is_none()
+                    && !matches!(options.schedule, Some((_, Interval::Step)));
+                let shuffled = rng.is_some();
+                // one loop for both orders (indexing `order` only when shuffled) keeps the body
+                // inlined once
+                #[allow(clippy::needless_range_loop)]
+                for j in 0..n {
+                    let i = if shuffled { order[j] } else { j };
+                    let xi = &x[i * features..(i + 1) * features];
+                    let l = loss_gradient(model, loss, params, xi, y[i], &mut grad);
                     if !l.is_finite() {
                         return Err(Error::Diverged { epoch, sample: i });
                     }
                     total += to_f64(l);
-                    step(&mut options, optimizer, params, &mut grad, l)?;
+                    if plain {
+                        optimizer.step(params, &grad)?;
+                    } else {
+                        step(&mut options, optimizer, params, &mut grad, l)?;
+                    }
                 }
                 return Ok(());
             }

@@ -25,6 +25,29 @@ pub trait Gradient<T: Float> {
     fn predict(&self, params: &[T], x: &[T]) -> T;
     /// Writes `dŷ/dθ` into `grad` (`num_params` long) and returns the prediction.
     fn gradient(&self, params: &[T], x: &[T], grad: &mut [T]) -> T;
+
+    /// One backward step of the chain rule: writes `outer(ŷ) · dŷ/dθ` into `grad` and returns
+    /// the prediction `ŷ`, where `outer` gives the derivative of what is applied to the prediction
+    /// (the loss's derivative at `ŷ`, in [`loss_gradient`]).
+    ///
+    /// The default calls [`gradient`](Self::gradient) and scales the result; a model overrides it
+    /// to do both in one pass (the built-in models do).
+    ///
+    /// ```
+    /// use descent::{Gradient, Linear};
+    /// let mut g = [0.0; 2];
+    /// let y = Linear::new(1).chain_rule(&[1.0_f64, 2.0], &[3.0], &|y| 2.0 * (y - 5.0), &mut g);
+    /// assert_eq!((y, g), (7.0, [4.0, 12.0]));
+    /// ```
+    #[inline]
+    fn chain_rule(&self, params: &[T], x: &[T], outer: &dyn Fn(T) -> T, grad: &mut [T]) -> T {
+        let prediction = self.gradient(params, x, grad);
+        let d = outer(prediction);
+        for g in grad.iter_mut() {
+            *g = d * *g;
+        }
+        prediction
+    }
 }
 
 /// Linear model `ŷ = b + w₁x₁ + … + wₙxₙ`, parameters `[b, w₁, …, wₙ]`, summed in that order.
@@ -74,6 +97,19 @@ impl<T: Float> Gradient<T> for Linear {
             }
         }
         self.predict(params, x)
+    }
+    /// `dŷ/db = 1` and `dŷ/dw = x`, scaled by `outer(ŷ)` as they are written.
+    #[inline(always)]
+    fn chain_rule(&self, params: &[T], x: &[T], outer: &dyn Fn(T) -> T, grad: &mut [T]) -> T {
+        let prediction = self.predict(params, x);
+        let d = outer(prediction);
+        if let Some((gb, gw)) = grad.split_first_mut() {
+            *gb = d;
+            for (g, &x) in gw.iter_mut().zip(x) {
+                *g = d * x;
+            }
+        }
+        prediction
     }
 }
 
@@ -139,6 +175,10 @@ impl<T: Float> Gradient<T> for Logistic {
     #[inline]
     fn gradient(&self, params: &[T], x: &[T], grad: &mut [T]) -> T {
         self.linear.gradient(params, x, grad)
+    }
+    #[inline]
+    fn chain_rule(&self, params: &[T], x: &[T], outer: &dyn Fn(T) -> T, grad: &mut [T]) -> T {
+        self.linear.chain_rule(params, x, outer, grad)
     }
 }
 
@@ -208,10 +248,6 @@ pub fn loss_gradient<T: Float, M: Gradient<T> + ?Sized, L: Loss<T> + ?Sized>(
     y: T,
     grad: &mut [T],
 ) -> T {
-    let prediction = model.gradient(params, x, grad);
-    let d = loss.derivative(prediction, y);
-    for g in grad.iter_mut() {
-        *g = d * *g;
-    }
+    let prediction = model.chain_rule(params, x, &|prediction| loss.derivative(prediction, y), grad);
     loss.loss(prediction, y)
 }

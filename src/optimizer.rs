@@ -141,34 +141,42 @@ pub trait Optimizer<T: Float> {
 macro_rules! forward_optimizer {
     ([$($g:tt)*] $ty:ty, $s:ident => $inner:expr) => {
         impl<$($g)*> crate::Optimizer<T> for $ty {
+            #[inline]
             fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), crate::Error> {
                 let $s = self;
                 $inner.step(params, grads)
             }
+            #[inline]
             fn learning_rate(&self) -> T {
                 let $s = self;
                 $inner.learning_rate()
             }
+            #[inline]
             fn set_learning_rate(&mut self, lr: T) {
                 let $s = self;
                 $inner.set_learning_rate(lr)
             }
+            #[inline]
             fn reset(&mut self) {
                 let $s = self;
                 $inner.reset()
             }
+            #[inline]
             fn steps(&self) -> u64 {
                 let $s = self;
                 $inner.steps()
             }
+            #[inline]
             fn second_moment(&self) -> Option<&[T]> {
                 let $s = self;
                 crate::Optimizer::second_moment(&$inner)
             }
+            #[inline]
             fn momentum(&self) -> Option<T> {
                 let $s = self;
                 crate::Optimizer::momentum(&$inner)
             }
+            #[inline]
             fn set_momentum(&mut self, momentum: T) -> bool {
                 let $s = self;
                 $inner.set_momentum(momentum)

@@ -275,3 +275,38 @@ fn minimize_rosenbrock() {
         Err(Error::EmptyData { .. })
     ));
 }
+
+/// The built-in models' fused `chain_rule` equals the default (gradient, then scale) bit for bit.
+#[test]
+fn fused_chain_rule_equals_gradient_then_scale() {
+    struct Plain(Linear);
+    impl Gradient<f64> for Plain {
+        fn num_params(&self) -> usize {
+            Gradient::<f64>::num_params(&self.0)
+        }
+        fn num_features(&self) -> usize {
+            Gradient::<f64>::num_features(&self.0)
+        }
+        fn predict(&self, params: &[f64], x: &[f64]) -> f64 {
+            self.0.predict(params, x)
+        }
+        fn gradient(&self, params: &[f64], x: &[f64], grad: &mut [f64]) -> f64 {
+            self.0.gradient(params, x, grad)
+        }
+    }
+    let params = [0.25, -1.5, 3.0, 0.125];
+    let x = [2.0, -0.3, 7.5];
+    let outers: [&dyn Fn(f64) -> f64; 3] = [&|y| 2.0 * (y - 1.0), &|y| y.sin(), &|_| -0.0];
+    for outer in outers {
+        let (mut fused, mut plain, mut logistic) = ([0.0; 4], [0.0; 4], [0.0; 4]);
+        let a = Linear::new(3).chain_rule(&params, &x, outer, &mut fused);
+        let b = Plain(Linear::new(3)).chain_rule(&params, &x, outer, &mut plain);
+        let c = Logistic::new(3).chain_rule(&params, &x, outer, &mut logistic);
+        assert_eq!(a.to_bits(), b.to_bits());
+        assert_eq!(c.to_bits(), b.to_bits());
+        for ((f, p), l) in fused.iter().zip(&plain).zip(&logistic) {
+            assert_eq!(f.to_bits(), p.to_bits());
+            assert_eq!(l.to_bits(), p.to_bits());
+        }
+    }
+}
