@@ -32,8 +32,15 @@ pub(crate) fn powi(beta: f64, step: u64) -> f64 {
 }
 
 /// The bias correction `1 - beta^step` of an exponential average started at zero, in `f64`.
+///
+/// `1 - x` rounds to exactly `1` for `0 <= x <= 2^-54`, so once `beta^step < e^-38.5`
+/// (`< 2^-55`, with a wide margin for the rounding of `step * ln(beta)`) the result is `1`
+/// without the `pow` call, which is the costlier part of a short step.
 #[inline]
 pub(crate) fn bias_correction(beta: f64, step: u64) -> f64 {
+    if (step as f64) * Float::ln(beta) < -38.5 {
+        return 1.0;
+    }
     1.0 - powi(beta, step)
 }
 
@@ -508,6 +515,20 @@ mod tests {
         for shift in 1..16 {
             assert_eq!(run(shift, &mut Adam::new(1e-2)), want, "shift {shift}");
             assert_eq!(run(shift, &mut RmsProp::new(1e-2).centered(true)), want_rms, "shift {shift}");
+        }
+    }
+
+    #[test]
+    fn bias_correction_shortcut_is_exact() {
+        for beta in [0.0, 0.5, 0.9, 0.95, 0.99, 0.999, 0.9999, 0.99999] {
+            let limit = if beta == 0.0 { 64 } else { (40.0 / -f64::ln(beta)) as u64 + 64 };
+            for t in 1..=limit {
+                assert_eq!(
+                    bias_correction(beta, t).to_bits(),
+                    (1.0 - Float::powf(beta, t as f64)).to_bits(),
+                    "{beta} {t}"
+                );
+            }
         }
     }
 
