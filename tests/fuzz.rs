@@ -105,14 +105,17 @@ fn build(i: usize, h: &[f64], b: &[bool]) -> Box<dyn Optimizer<f64>> {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Step { n: usize, m: usize, seed: usize },
+    Step { n: usize, m: usize, seed: usize, offset: usize },
     SetLr(f64),
     Reset,
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        8 => (0usize..40, 0usize..40, 0usize..1000).prop_map(|(n, m, seed)| Op::Step { n, m, seed }),
+        // short slices (the portable path and the SIMD dispatch) and long ones (the peeled head
+        // before the first cache-line boundary), placed at any offset within a cache line
+        8 => (prop_oneof![3 => 0usize..40, 1 => 250usize..700], 0usize..40, 0usize..1000, 0usize..16)
+            .prop_map(|(n, m, seed, offset)| Op::Step { n, m, seed, offset }),
         1 => any_float().prop_map(Op::SetLr),
         1 => Just(Op::Reset),
     ]
@@ -126,14 +129,20 @@ fn check(i: usize, h: &[f64], b: &[bool], values: &[f64], ops: &[Op]) -> Result<
         match *op {
             Op::SetLr(lr) => opt.set_learning_rate(lr),
             Op::Reset => opt.reset(),
-            Op::Step { n, m, seed } => {
+            Op::Step { n, m, seed, offset } => {
                 // keep the length most of the time so that the state is exercised
                 let n = if params.is_empty() || seed % 7 == 0 { n } else { params.len() };
                 let m = if seed % 5 == 0 { m } else { n };
                 params.resize(n, 0.5);
                 let grads: Vec<f64> = (0..m).map(|k| values[(seed + k) % values.len()]).collect();
                 let before: Vec<u64> = params.iter().map(|v| v.to_bits()).collect();
-                match opt.step(&mut params, &grads) {
+                // the parameters move between steps, so the state follows their alignment
+                let mut backing = vec![0.0; n + 16];
+                let slot = &mut backing[offset..offset + n];
+                slot.copy_from_slice(&params);
+                let result = opt.step(slot, &grads);
+                params.copy_from_slice(slot);
+                match result {
                     Ok(()) => ok += 1,
                     Err(e) => {
                         let after: Vec<u64> = params.iter().map(|v| v.to_bits()).collect();
