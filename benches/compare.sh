@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side step time of descent, a hand-fused C kernel and PyTorch on this machine, f32,
-# single thread. The C kernel and descent run alternately for ROUNDS rounds; each ratio is taken
-# within a round and the table gives the median over rounds (times are medians too), so that a
-# noisy machine moves both sides of a ratio together.
+# single thread. At each N the C kernels and descent run back to back, for ROUNDS rounds; each
+# ratio is taken within a round and the table gives the median over rounds (times are medians
+# too), so that a noisy machine moves both sides of a ratio together.
 #
 # Usage: bash benches/compare.sh            (needs gcc; torch is optional)
 #   SHARED=../shared        where bench/fused_adam.c and bench/torch_step.py live
@@ -22,15 +22,17 @@ gcc -O3 -fno-math-errno -march=native -fopenmp "$SHARED/bench/fused_adam.c" -o "
 # RMSprop and Adagrad written the same way (this repository)
 gcc -O3 -fno-math-errno -march=native -fopenmp benches/fused_more.c -o "$out/fused_more" -lm
 cargo bench --bench step --no-run 2>/dev/null
-filter='compare/'
 for r in $(seq 1 "$ROUNDS"); do
-  echo "# round $r/$ROUNDS: C kernel (gcc -O3 -march=native), then descent (criterion, default target)" >&2
-  # shellcheck disable=SC2086
-  OMP_NUM_THREADS=1 "$out/fused_adam" $SIZES > "$out/c.$r.txt" 2>/dev/null
-  # shellcheck disable=SC2086
-  OMP_NUM_THREADS=1 "$out/fused_more" $SIZES >> "$out/c.$r.txt" 2>/dev/null
+  echo "# round $r/$ROUNDS: per size, the C kernels (gcc -O3 -march=native), then descent (criterion, default target)" >&2
   rm -rf target/criterion/compare
-  cargo bench --bench step -- "$filter" > "$out/descent.$r.log" 2>&1
+  : > "$out/c.$r.txt"
+  for size in $SIZES; do
+    # the C kernels and descent back to back at each N, so a ratio spans seconds, not minutes
+    OMP_NUM_THREADS=1 "$out/fused_adam" "$size" >> "$out/c.$r.txt" 2>/dev/null
+    OMP_NUM_THREADS=1 "$out/fused_more" "$size" >> "$out/c.$r.txt" 2>/dev/null
+    n=$(python3 -c "print(int(float('$size')))")
+    cargo bench --bench step -- "^compare/.*/$n\$" >> "$out/descent.$r.log" 2>&1
+  done
   cp -r target/criterion/compare "$out/descent.$r"
 done
 

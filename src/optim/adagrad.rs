@@ -22,6 +22,9 @@ use crate::Error;
 /// Defaults (PyTorch's): `lr_decay` 0, `weight_decay` 0, `initial_accumulator_value` 0,
 /// `eps` 1e-10.
 ///
+/// On CPUs with FMA the multiply-adds above run as fused multiply-adds (one rounding each; see
+/// [`simd`](crate::simd)): results differ from the portable path only in those roundings.
+///
 /// Reference: Duchi et al. (2011); `torch/optim/adagrad.py::_single_tensor_adagrad`.
 ///
 /// ```

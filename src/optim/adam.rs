@@ -57,6 +57,9 @@ use crate::Error;
 /// (With both at their defaults `optax.adam` and the PyTorch form agree to rounding; the
 /// parity suite checks `optax.adam` against the PyTorch form.)
 ///
+/// On CPUs with FMA the multiply-adds of the PyTorch form run as fused multiply-adds (one
+/// rounding each; see [`simd`](crate::simd)); the textbook and optax forms are never fused.
+///
 /// Reference: Kingma & Ba (2015); `torch/optim/adam.py::_single_tensor_adam`.
 ///
 /// ```

@@ -23,6 +23,9 @@ use crate::Error;
 /// Defaults (PyTorch's): `betas` (0.9, 0.999), `eps` 1e-8, `weight_decay` 0 (PyTorch's `lr`
 /// default is 2e-3).
 ///
+/// On CPUs with FMA the multiply-adds above run as fused multiply-adds (one rounding each; see
+/// [`simd`](crate::simd)): results differ from the portable path only in those roundings.
+///
 /// Reference: Kingma & Ba (2015), section 7; `torch/optim/adamax.py::_single_tensor_adamax`.
 ///
 /// ```

@@ -28,6 +28,9 @@ use crate::Error;
 /// Defaults (PyTorch's): `betas` (0.9, 0.999), `eps` 1e-8, `weight_decay` 0, `momentum_decay`
 /// 4e-3 (PyTorch's `lr` default is 2e-3).
 ///
+/// On CPUs with FMA the multiply-adds above run as fused multiply-adds (one rounding each; see
+/// [`simd`](crate::simd)): results differ from the portable path only in those roundings.
+///
 /// Reference: Dozat (2016); `torch/optim/nadam.py::_single_tensor_nadam`.
 ///
 /// ```

@@ -25,6 +25,9 @@ use crate::Error;
 /// Defaults (PyTorch's): `alpha` 0.99, `eps` 1e-8, `weight_decay` 0, `momentum` 0, `centered`
 /// false; `s` starts at 0.
 ///
+/// On CPUs with FMA the multiply-adds above run as fused multiply-adds (one rounding each; see
+/// [`simd`](crate::simd)): results differ from the portable path only in those roundings.
+///
 /// Reference: Hinton's lecture 6e; `torch/optim/rmsprop.py::_single_tensor_rmsprop`.
 ///
 /// ```

@@ -26,6 +26,9 @@ use crate::Error;
 /// the first gradient: with `dampening = momentum` this is the textbook exponential average
 /// `buf = beta*buf + (1-beta)*g` of the fast.ai notebook.
 ///
+/// On CPUs with FMA the multiply-adds above run as fused multiply-adds (one rounding each; see
+/// [`simd`](crate::simd)): results differ from the portable path only in those roundings.
+///
 /// Reference: `torch.optim.SGD`, `torch/optim/sgd.py::_single_tensor_sgd`; Sutskever et al.
 /// (2013) for the momentum form.
 ///
