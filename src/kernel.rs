@@ -228,11 +228,12 @@ pub(crate) fn check_all_finite<T: Float>(grads: &[T]) -> Result<(), Error> {
 }
 
 /// The non-finite scan: `x - x` is `+0` for every finite `x` and NaN for NaN and both
-/// infinities, so a sum of them is zero exactly when every element is finite. Sixteen
-/// independent sums keep the vector units busy; blocks of 1024 elements stop early at a bad one.
+/// infinities, so a sum of them is zero exactly when every element is finite. Thirty-two
+/// independent sums keep the vector adders busy; blocks of 16384 elements stop early at a bad
+/// one while keeping the per-block reduction of the sums rare.
 struct FiniteScan;
 
-const SCAN_BLOCK: usize = 1024;
+const SCAN_BLOCK: usize = 1 << 14;
 
 impl<'a, T: Float> Kernel<&'a [T]> for FiniteScan {
     type Output = bool;
@@ -240,7 +241,7 @@ impl<'a, T: Float> Kernel<&'a [T]> for FiniteScan {
     // `x - x` is the point: zero for finite `x`, NaN otherwise
     #[allow(clippy::eq_op)]
     fn run<const FMA: bool>(&self, g: &'a [T]) -> bool {
-        const L: usize = 16;
+        const L: usize = 32;
         if g.len() < 2 * L {
             // a few elements (per-sample steps): one sum
             return g.iter().fold(T::zero(), |sum, &x| sum + (x - x)) == T::zero();
@@ -492,6 +493,16 @@ mod tests {
                 }
             }
             assert!(check_all_finite(&alloc::vec![f32::MAX; n]).is_ok());
+        }
+        // across the block boundary of the scan
+        let n = SCAN_BLOCK + 37;
+        for bad in [0, 31, 32, SCAN_BLOCK - 1, SCAN_BLOCK, n - 1] {
+            let mut g = alloc::vec![-2.5_f32; n];
+            g[bad] = f32::NEG_INFINITY;
+            match check_all_finite(&g) {
+                Err(Error::NonFiniteGradient { index, .. }) => assert_eq!(index, bad),
+                other => panic!("bad={bad}: {other:?}"),
+            }
         }
     }
 
