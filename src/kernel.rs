@@ -228,11 +228,17 @@ pub(crate) fn check_all_finite<T: Float>(grads: &[T]) -> Result<(), Error> {
 }
 
 /// The non-finite scan: `x - x` is `+0` for every finite `x` and NaN for NaN and both
-/// infinities, so a sum of them is zero exactly when every element is finite. Thirty-two
-/// independent sums keep the vector adders busy; blocks of 16384 elements stop early at a bad
-/// one while keeping the per-block reduction of the sums rare.
+/// infinities, so a sum of them is zero exactly when every element is finite.
+///
+/// The slice is read as four rows (its four quarters) side by side, eight lanes of each at a
+/// time: four streams keep more reads from memory in flight than one (a cold f32 slice of 1e7
+/// elements was read at about 15 GB/s against 10.5 GB/s on the reference machine), and the four
+/// rows' eight-lane sums are the independent accumulators that keep the vector adders busy. Blocks of 4096 elements per row
+/// stop early at a bad element while keeping the per-block reduction of the sums rare.
 struct FiniteScan;
 
+const SCAN_ROWS: usize = 4;
+const SCAN_LANES: usize = 8;
 const SCAN_BLOCK: usize = 1 << 14;
 
 impl<'a, T: Float> Kernel<&'a [T]> for FiniteScan {
@@ -241,27 +247,34 @@ impl<'a, T: Float> Kernel<&'a [T]> for FiniteScan {
     // `x - x` is the point: zero for finite `x`, NaN otherwise
     #[allow(clippy::eq_op)]
     fn run<const FMA: bool>(&self, g: &'a [T]) -> bool {
-        const L: usize = 32;
-        if g.len() < 2 * L {
-            // a few elements (per-sample steps): one sum
-            return g.iter().fold(T::zero(), |sum, &x| sum + (x - x)) == T::zero();
+        const L: usize = SCAN_LANES;
+        let zero = T::zero();
+        let row = g.len() / (SCAN_ROWS * L) * L;
+        let (rows, tail) = g.split_at(SCAN_ROWS * row);
+        // the tail (fewer than 32 elements; all of a short slice) in one sum
+        if tail.iter().fold(zero, |sum, &x| sum + (x - x)) != zero {
+            return false;
         }
-        for block in g.chunks(SCAN_BLOCK) {
-            let mut acc = [T::zero(); L];
-            let mut chunks = block.chunks_exact(L);
-            for c in &mut chunks {
-                for (a, &x) in acc.iter_mut().zip(c) {
-                    *a = *a + (x - x);
+        if row == 0 {
+            return true;
+        }
+        let (r0, rest) = rows.split_at(row);
+        let (r1, rest) = rest.split_at(row);
+        let (r2, r3) = rest.split_at(row);
+        const BLOCK: usize = SCAN_BLOCK / SCAN_ROWS;
+        let blocks = r0.chunks(BLOCK).zip(r1.chunks(BLOCK)).zip(r2.chunks(BLOCK)).zip(r3.chunks(BLOCK));
+        for (((b0, b1), b2), b3) in blocks {
+            let mut acc = [[zero; L]; SCAN_ROWS];
+            let chunks = b0.chunks_exact(L).zip(b1.chunks_exact(L)).zip(b2.chunks_exact(L)).zip(b3.chunks_exact(L));
+            for (((c0, c1), c2), c3) in chunks {
+                for (acc, c) in acc.iter_mut().zip([c0, c1, c2, c3]) {
+                    for (a, &x) in acc.iter_mut().zip(c) {
+                        *a = *a + (x - x);
+                    }
                 }
             }
-            let mut sum = T::zero();
-            for &x in chunks.remainder() {
-                sum = sum + (x - x);
-            }
-            for a in acc {
-                sum = sum + a;
-            }
-            if sum != T::zero() {
+            let sum = acc.iter().flatten().fold(zero, |sum, &a| sum + a);
+            if sum != zero {
                 return false;
             }
         }
@@ -494,9 +507,17 @@ mod tests {
             }
             assert!(check_all_finite(&alloc::vec![f32::MAX; n]).is_ok());
         }
-        // across the block boundary of the scan
-        let n = SCAN_BLOCK + 37;
-        for bad in [0, 31, 32, SCAN_BLOCK - 1, SCAN_BLOCK, n - 1] {
+        // in every row of the scan, at its blocks' boundaries, and in the tail
+        let n = 2 * SCAN_BLOCK + 37;
+        let row = n / (SCAN_ROWS * SCAN_LANES) * SCAN_LANES;
+        let block = SCAN_BLOCK / SCAN_ROWS;
+        let mut positions = alloc::vec![0, 7, 8, 31, 32, n - 1, SCAN_ROWS * row, SCAN_ROWS * row - 1];
+        for r in 0..SCAN_ROWS {
+            for k in [0, 1, block - 1, block, row - 1] {
+                positions.push(r * row + k);
+            }
+        }
+        for bad in positions {
             let mut g = alloc::vec![-2.5_f32; n];
             g[bad] = f32::NEG_INFINITY;
             match check_all_finite(&g) {
