@@ -85,21 +85,25 @@ fn all_rules(c: &mut Criterion) {
     bench_rule::<f64>(c, "step_f64", "adam", &|| Box::new(Adam::new(1e-3)));
 }
 
-/// `rayon` feature: Adam at N = 1e6 and 1e7 on a pool of 1 thread (serial path) and of 2.
+/// `rayon` feature: Adam at N = 1e6 and 1e7, unguarded and with the non-finite guard, on a pool
+/// of 1 thread (serial path) and of 2.
 #[cfg(feature = "rayon")]
 fn parallel(c: &mut Criterion) {
     let mut g = c.benchmark_group("rayon");
     g.sample_size(20);
     for n in [1_000_000, 10_000_000] {
         g.throughput(Throughput::Elements(n as u64));
-        for threads in [1, 2] {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            g.bench_with_input(BenchmarkId::new(format!("adam/{threads}threads"), n), &n, |b, &n| {
-                let (mut p, grads) = data::<f32>(n);
-                let mut opt = Adam::new(1e-3).check_finite(false);
-                opt.step(&mut p, &grads).unwrap();
-                pool.install(|| b.iter(|| opt.step(&mut p, &grads).unwrap()));
-            });
+        for (name, guard) in [("adam", false), ("adam_guarded", true)] {
+            for threads in [1, 2] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let id = BenchmarkId::new(format!("{name}/{threads}threads"), n);
+                g.bench_with_input(id, &n, |b, &n| {
+                    let (mut p, grads) = data::<f32>(n);
+                    let mut opt = Adam::new(1e-3).check_finite(guard);
+                    opt.step(&mut p, &grads).unwrap();
+                    pool.install(|| b.iter(|| opt.step(&mut p, &grads).unwrap()));
+                });
+            }
         }
     }
     g.finish();

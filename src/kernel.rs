@@ -195,7 +195,7 @@ pub(crate) fn require(ok: bool, name: &'static str, value: f64, expected: &'stat
 
 /// Everything a step checks about its inputs, before anything is written.
 #[inline]
-pub(crate) fn guard<T: Float>(
+pub(crate) fn guard<T: Float + Send + Sync>(
     params: &[T],
     grads: &[T],
     state_len: Option<usize>,
@@ -217,14 +217,27 @@ pub(crate) fn guard<T: Float>(
 
 /// `Err(NonFiniteGradient)` naming the first NaN or infinite element.
 #[inline]
-pub(crate) fn check_all_finite<T: Float>(grads: &[T]) -> Result<(), Error> {
-    if run(&FiniteScan, grads) {
+pub(crate) fn check_all_finite<T: Float + Send + Sync>(grads: &[T]) -> Result<(), Error> {
+    if all_finite(grads) {
         return Ok(());
     }
     match grads.iter().position(|g| !g.is_finite()) {
         Some(index) => Err(Error::NonFiniteGradient { index, value: to_f64(grads[index]) }),
         None => Ok(()),
     }
+}
+
+/// Whether every element is finite: the scan runs in parallel pieces with the `rayon` feature
+/// above the same size threshold as the updates.
+#[inline]
+fn all_finite<T: Float + Send + Sync>(grads: &[T]) -> bool {
+    #[cfg(feature = "rayon")]
+    {
+        if grads.len() >= crate::parallel::threshold() && rayon::current_num_threads() > 1 {
+            return crate::parallel::all(&FiniteScan, grads);
+        }
+    }
+    run(&FiniteScan, grads)
 }
 
 /// The non-finite scan: `x - x` is `+0` for every finite `x` and NaN for NaN and both

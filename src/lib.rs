@@ -59,7 +59,7 @@
 //! | `std` | yes | runtime SIMD detection, `DESCENT_SIMD`, wall times in [`EpochReport`] |
 //! | `libm` | no | float math without `std`: build with `--no-default-features --features libm` for `no_std` (needs `alloc`) |
 //! | `serde` | no | `Serialize`/`Deserialize` for every rule and schedule (but [`Sequential`]): exact checkpoints (with `serde_json`, enable its `float_roundtrip` feature) |
-//! | `rayon` | no | steps above 2^17 elements split over rayon's pool; bit-identical to serial |
+//! | `rayon` | no | steps (and the non-finite scan) above 2^17 elements split over rayon's pool; bit-identical to serial |
 #![no_std]
 // `unsafe` is forbidden in every module but `simd`, whose target-feature calls need it.
 #![deny(unsafe_code)]

@@ -22,3 +22,16 @@ pub(crate) fn split<L: Lanes, K: Kernel<L, Output = ()>>(kernel: &K, lanes: L) {
     let (a, b) = lanes.split_at(mid);
     rayon::join(|| split(kernel, a), || split(kernel, b));
 }
+
+/// Whether `kernel` holds on every piece of `lanes`, splitting as [`split`] does: the
+/// non-finite scan of a large gradient runs on the pool too.
+pub(crate) fn all<L: Lanes, K: Kernel<L, Output = bool>>(kernel: &K, lanes: L) -> bool {
+    let n = lanes.elements();
+    if n < 2 * THRESHOLD {
+        return run(kernel, lanes);
+    }
+    let mid = (n / 2) & !63;
+    let (a, b) = lanes.split_at(mid);
+    let (a, b) = rayon::join(|| all(kernel, a), || all(kernel, b));
+    a && b
+}

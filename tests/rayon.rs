@@ -44,3 +44,28 @@ fn parallel_equals_serial_for_every_rule() {
         assert!(serial == parallel, "parallel step differs from serial");
     }
 }
+
+#[test]
+fn parallel_scan_finds_the_first_bad_gradient_and_writes_nothing() {
+    let n = 1_000_003;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    pool.install(|| {
+        // one bad element in each half the parallel scan splits into, and one alone
+        for bad in [vec![0], vec![n - 1], vec![n / 2 + 3], vec![700_000, 12], vec![n / 4, 3 * n / 4]] {
+            let mut opt = Adam::new(0.01);
+            let mut p: Vec<f32> = (0..n).map(|i| (i % 17) as f32 * 0.1).collect();
+            let mut g = vec![0.5_f32; n];
+            opt.step(&mut p, &g).unwrap();
+            let (p0, opt0) = (p.clone(), opt.clone());
+            for (k, &i) in bad.iter().enumerate() {
+                g[i] = if k == 0 { f32::NAN } else { f32::NEG_INFINITY };
+            }
+            let first = *bad.iter().min().unwrap();
+            match opt.step(&mut p, &g) {
+                Err(Error::NonFiniteGradient { index, .. }) => assert_eq!(index, first),
+                other => panic!("bad at {bad:?}: {other:?}"),
+            }
+            assert!(p == p0 && opt == opt0, "a refused step wrote");
+        }
+    });
+}
