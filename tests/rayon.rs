@@ -50,7 +50,7 @@ fn parallel_scan_finds_the_first_bad_gradient_and_writes_nothing() {
     let n = 1_000_003;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     pool.install(|| {
-        // one bad element in each half the parallel scan splits into, and one alone
+        // a bad element at either end, in the second half, and in both halves (the first is named)
         for bad in [vec![0], vec![n - 1], vec![n / 2 + 3], vec![700_000, 12], vec![n / 4, 3 * n / 4]] {
             let mut opt = Adam::new(0.01);
             let mut p: Vec<f32> = (0..n).map(|i| (i % 17) as f32 * 0.1).collect();
