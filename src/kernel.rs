@@ -233,7 +233,7 @@ pub(crate) fn check_all_finite<T: Float + Send + Sync>(grads: &[T]) -> Result<()
 fn all_finite<T: Float + Send + Sync>(grads: &[T]) -> bool {
     #[cfg(feature = "rayon")]
     {
-        if grads.len() >= crate::parallel::threshold() && rayon::current_num_threads() > 1 {
+        if crate::parallel::worth_splitting(grads.len()) {
             return crate::parallel::all(&FiniteScan, grads);
         }
     }
@@ -268,9 +268,6 @@ impl<'a, T: Float> Kernel<&'a [T]> for FiniteScan {
         // the tail (fewer than 32 elements; all of a short slice) in one sum
         if tail.iter().fold(zero, |sum, &x| sum + (x - x)) != zero {
             return false;
-        }
-        if row == 0 {
-            return true;
         }
         let (r0, rest) = rows.split_at(row);
         let (r1, rest) = rest.split_at(row);
@@ -473,7 +470,7 @@ pub(crate) fn apply<L: Lanes, K: Kernel<L, Output = ()>>(kernel: &K, lanes: L) {
     };
     #[cfg(feature = "rayon")]
     {
-        if lanes.elements() >= crate::parallel::threshold() && rayon::current_num_threads() > 1 {
+        if crate::parallel::worth_splitting(lanes.elements()) {
             return crate::parallel::split(kernel, lanes);
         }
     }

@@ -5,8 +5,10 @@ use crate::kernel::{run, Kernel, Lanes};
 /// Below this many elements a step runs serially: splitting costs more than it saves.
 const THRESHOLD: usize = 1 << 16;
 
-pub(crate) fn threshold() -> usize {
-    THRESHOLD
+/// Whether `n` elements are worth splitting over the pool: at least the threshold, and more
+/// than one thread to run on.
+pub(crate) fn worth_splitting(n: usize) -> bool {
+    n >= THRESHOLD && rayon::current_num_threads() > 1
 }
 
 /// Splits `lanes` in halves until pieces are below the threshold and runs `kernel` on each
