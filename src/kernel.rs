@@ -240,8 +240,13 @@ fn all_finite<T: Float + Send + Sync>(grads: &[T]) -> bool {
     run(&FiniteScan, grads)
 }
 
-/// The non-finite scan: `x - x` is `+0` for every finite `x` and NaN for NaN and both
-/// infinities, so a sum of them is zero exactly when every element is finite.
+/// The non-finite scan: `x * 0` is `±0` for every finite `x` and NaN for NaN and both
+/// infinities, so a sum of them is zero exactly when every element is finite (`+0 + -0` is
+/// `+0`). On the FMA paths each term is one `fma(x, 0, sum)` with its load folded in, a third of
+/// the instructions of `sum + (x - x)`. On the reference machine that read a cold f32 slice of
+/// 1e7 elements about 10% faster (fewer instructions per read leave room for more reads in
+/// flight, we think; the unrolling alone made no difference), and a guarded
+/// Adam step at 1e7 went from 1.26-1.29x to 1.23-1.24x the C kernel (three runs each).
 ///
 /// The slice is read as four rows (its four quarters) side by side, eight lanes of each at a
 /// time: four streams keep more reads from memory in flight than one (a cold f32 slice of 1e7
@@ -258,15 +263,13 @@ const SCAN_BLOCK: usize = 1 << 14;
 impl<'a, T: Float> Kernel<&'a [T]> for FiniteScan {
     type Output = bool;
     #[inline(always)]
-    // `x - x` is the point: zero for finite `x`, NaN otherwise
-    #[allow(clippy::eq_op)]
     fn run<const FMA: bool>(&self, g: &'a [T]) -> bool {
         const L: usize = SCAN_LANES;
         let zero = T::zero();
         let row = g.len() / (SCAN_ROWS * L) * L;
         let (rows, tail) = g.split_at(SCAN_ROWS * row);
         // the tail (fewer than 32 elements; all of a short slice) in one sum
-        if tail.iter().fold(zero, |sum, &x| sum + (x - x)) != zero {
+        if tail.iter().fold(zero, |sum, &x| mul_add::<T, FMA>(x, zero, sum)) != zero {
             return false;
         }
         let (r0, rest) = rows.split_at(row);
@@ -280,7 +283,7 @@ impl<'a, T: Float> Kernel<&'a [T]> for FiniteScan {
             for (((c0, c1), c2), c3) in chunks {
                 for (acc, c) in acc.iter_mut().zip([c0, c1, c2, c3]) {
                     for (a, &x) in acc.iter_mut().zip(c) {
-                        *a = *a + (x - x);
+                        *a = mul_add::<T, FMA>(x, zero, *a);
                     }
                 }
             }
@@ -518,6 +521,16 @@ mod tests {
             }
             assert!(check_all_finite(&alloc::vec![f32::MAX; n]).is_ok());
         }
+        // every kind of finite value passes, in the rows, at block boundaries and in the tail:
+        // `x * 0` is -0 for negative `x`, and the sums must still compare equal to zero
+        let extremes = [-f64::MAX, f64::MAX, -0.0, 0.0, -f64::MIN_POSITIVE, -1e-310, 1e-310, -1.0];
+        let n = 2 * SCAN_BLOCK + 37;
+        let g64: alloc::vec::Vec<f64> = (0..n).map(|i| extremes[i % extremes.len()]).collect();
+        assert!(check_all_finite(&g64).is_ok());
+        let extremes = [-f32::MAX, f32::MAX, -0.0, 0.0, -f32::MIN_POSITIVE, -1e-40, 1e-40, -1.0];
+        let g32: alloc::vec::Vec<f32> = (0..n).map(|i| extremes[i % extremes.len()]).collect();
+        assert!(check_all_finite(&g32).is_ok());
+        assert!(check_all_finite(&alloc::vec![-0.0_f32; n]).is_ok());
         // in every row of the scan, at its blocks' boundaries, and in the tail
         let n = 2 * SCAN_BLOCK + 37;
         let row = n / (SCAN_ROWS * SCAN_LANES) * SCAN_LANES;
