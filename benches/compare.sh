@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Side-by-side step time of descent, a hand-fused C kernel and PyTorch on this machine, f32,
-# single thread. At each N the C kernels and descent run back to back, for ROUNDS rounds; each
-# ratio is taken within a round and the table gives the median over rounds (times are medians
-# too), so that a noisy machine moves both sides of a ratio together.
+# single thread, for ROUNDS rounds. Within a round, at each N and for each pair of rules (Adam
+# and SGD with momentum, then RMSprop and Adagrad), the C kernels run, then descent's criterion
+# benchmarks of the same rules, then the C kernels again: descent's time is compared with the
+# mean of the C times just before and just after it, so that a ratio spans seconds and a drift of
+# the machine's speed moves both sides together. The table gives the median over rounds of each
+# ratio (times are medians too).
 #
 # Usage: bash benches/compare.sh            (needs gcc; torch is optional)
 #   SHARED=../shared        where bench/fused_adam.c and bench/torch_step.py live
@@ -23,15 +26,18 @@ gcc -O3 -fno-math-errno -march=native -fopenmp "$SHARED/bench/fused_adam.c" -o "
 gcc -O3 -fno-math-errno -march=native -fopenmp benches/fused_more.c -o "$out/fused_more" -lm
 cargo bench --bench step --no-run 2>/dev/null
 for r in $(seq 1 "$ROUNDS"); do
-  echo "# round $r/$ROUNDS: per size, the C kernels (gcc -O3 -march=native), then descent (criterion, default target)" >&2
+  echo "# round $r/$ROUNDS: per size and pair of rules, the C kernels (gcc -O3 -march=native), descent (criterion, default target), the C kernels again" >&2
   rm -rf target/criterion/compare
   : > "$out/c.$r.txt"
   for size in $SIZES; do
-    # the C kernels and descent back to back at each N, so a ratio spans seconds, not minutes
-    OMP_NUM_THREADS=1 "$out/fused_adam" "$size" >> "$out/c.$r.txt" 2>/dev/null
-    OMP_NUM_THREADS=1 "$out/fused_more" "$size" >> "$out/c.$r.txt" 2>/dev/null
     n=$(python3 -c "print(int(float('$size')))")
-    cargo bench --bench step -- "^compare/.*/$n\$" >> "$out/descent.$r.log" 2>&1
+    for pair in "fused_adam adam|sgd_momentum" "fused_more rmsprop|adagrad"; do
+      kernel=${pair%% *} rules=${pair#* }
+      OMP_NUM_THREADS=1 "$out/$kernel" "$size" >> "$out/c.$r.txt" 2>/dev/null
+      cargo bench --bench step -- --warm-up-time 1 --measurement-time 2 \
+        "^compare/($rules)/.*/$n\$" >> "$out/descent.$r.log" 2>&1
+      OMP_NUM_THREADS=1 "$out/$kernel" "$size" >> "$out/c.$r.txt" 2>/dev/null
+    done
   done
   cp -r target/criterion/compare "$out/descent.$r"
 done
@@ -55,10 +61,13 @@ out, rounds = sys.argv[1], int(sys.argv[2])
 med = statistics.median
 c = [{} for _ in range(rounds)]
 for r in range(rounds):
+    # each kernel and N appears twice: before and after descent's benchmarks; their mean counts
+    seen = {}
     for line in open(f"{out}/c.{r + 1}.txt"):
         f = line.split()
         if len(f) >= 4 and f[0] in ("adam", "sgdm", "rmsprop", "adagrad"):
-            c[r][(f[0], int(f[1]))] = float(f[3])
+            seen.setdefault((f[0], int(f[1])), []).append(float(f[3]))
+    c[r] = {k: sum(v) / len(v) for k, v in seen.items()}
 torch = {}
 for line in open(f"{out}/torch.jsonl"):
     x = json.loads(line)
@@ -74,7 +83,7 @@ rows = [("adam", "Adam", "adam"), ("sgd_momentum", "SGD_momentum", "sgdm"), ("rm
 sizes = sorted({n for cr in c for (_, n) in cr} | {k[2] for k in torch})
 def us(x): return f"{x / 1e3:10.2f}" if x else f"{'-':>10}"
 def rx(x): return f"{x:8.2f}x" if x else f"{'-':>9}"
-print(f"f32, 1 thread, medians over {rounds} alternating rounds; ratios taken within each round")
+print(f"f32, 1 thread, medians over {rounds} rounds; ratios within a round, against the mean of the C runs just before and after")
 print(f"{'rule':<13}{'N':>9} {'C kernel':>10} {'descent':>10} {'guarded':>10} {'torch':>10} {'torch fus':>10} {'desc/C':>9} {'guard/C':>9} {'fused/desc':>10}")
 for name, tname, cname in rows:
     for n in sizes:
