@@ -245,8 +245,8 @@ fn all_finite<T: Float + Send + Sync>(grads: &[T]) -> bool {
 /// `+0`). On the FMA paths each term is one `fma(x, 0, sum)` with its load folded in, a third of
 /// the instructions of `sum + (x - x)`. On the reference machine that read a cold f32 slice of
 /// 1e7 elements about 10% faster (fewer instructions per read leave room for more reads in
-/// flight, we think; the unrolling alone made no difference), and a guarded
-/// Adam step at 1e7 went from 1.26-1.29x to 1.23-1.24x the C kernel (three runs each).
+/// flight, we think; unrolling alone made no difference), and a guarded Adam step at 1e7 went
+/// from 1.26-1.29x to 1.23-1.24x the C kernel (three runs each).
 ///
 /// The slice is read as four rows (its four quarters) side by side, eight lanes of each at a
 /// time: four streams keep more reads from memory in flight than one (a cold f32 slice of 1e7
@@ -532,7 +532,6 @@ mod tests {
         assert!(check_all_finite(&g32).is_ok());
         assert!(check_all_finite(&alloc::vec![-0.0_f32; n]).is_ok());
         // in every row of the scan, at its blocks' boundaries, and in the tail
-        let n = 2 * SCAN_BLOCK + 37;
         let row = n / (SCAN_ROWS * SCAN_LANES) * SCAN_LANES;
         let block = SCAN_BLOCK / SCAN_ROWS;
         let mut positions = alloc::vec![0, 7, 8, 31, 32, n - 1, SCAN_ROWS * row, SCAN_ROWS * row - 1];
