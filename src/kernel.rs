@@ -251,7 +251,7 @@ fn all_finite<T: Float + Send + Sync>(grads: &[T]) -> bool {
 /// The slice is read as four rows (its four quarters) side by side, eight lanes of each at a
 /// time: four streams keep more reads from memory in flight than one (a cold f32 slice of 1e7
 /// elements was read at about 15 GB/s against 10.5 GB/s on the reference machine), and the four
-/// rows' eight-lane sums are the independent accumulators that keep the vector adders busy.
+/// rows' eight-lane sums are the independent accumulators that keep the vector units busy.
 /// Blocks of 4096 elements per row stop early at a bad element while keeping the per-block
 /// reduction of the sums rare.
 struct FiniteScan;

@@ -31,7 +31,7 @@ FUZZ=${FUZZ:-20000}
 TIMEOUT=${TIMEOUT:-3600}
 rm -rf "$work" && mkdir -p "$work"
 
-# the newest Debian kernel whose image and headers are both available
+# the kernel Debian's linux-image-amd64 points to (its image and headers are both packaged)
 kver=$(apt-cache depends linux-image-amd64 | sed -n 's/.*Depends: linux-image-\(.*-amd64\).*/\1/p' | head -n 1)
 [ -n "$kver" ] || { echo "no Debian kernel package found" >&2; exit 1; }
 echo "== kernel $kver, Bochs from Debian" >&2
@@ -65,7 +65,8 @@ cp "$work/module/avx512on.ko" "$root/"
 # the tests read their recordings from the source tree's absolute path
 mkdir -p "$root$PWD/tests" && cp -r tests/data "$root$PWD/tests/"
 if [ -d ../shared/golden ]; then
-  mkdir -p "$root$(cd .. && pwd)/shared" && cp -r ../shared/golden "$root$(cd .. && pwd)/shared/"
+  shared="$root$(cd ../shared && pwd)"
+  mkdir -p "$shared" && cp -r ../shared/golden "$shared/"
 fi
 {
   echo "- /bin/simd_paths --nocapture"
