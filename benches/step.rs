@@ -110,7 +110,8 @@ fn parallel(c: &mut Criterion) {
                 let id = BenchmarkId::new(format!("{name}/{threads}threads"), n);
                 let mut setup = None;
                 g.bench_with_input(id, &n, |b, &n| {
-                    let (p, grads, opt) = setup.get_or_insert_with(|| ready(n, Adam::new(1e-3).check_finite(guard)));
+                    let (p, grads, opt) =
+                        setup.get_or_insert_with(|| ready::<f32, _>(n, Adam::new(1e-3).check_finite(guard)));
                     pool.install(|| b.iter(|| opt.step(p, grads).unwrap()));
                 });
             }
