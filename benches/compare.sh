@@ -39,6 +39,9 @@ else
   py=none
 fi
 
+# one run of a C program at one N, appended to this round's C times
+c_run() { OMP_NUM_THREADS=1 "$out/$1" "$2" >> "$out/c.$r.txt" 2>/dev/null; }
+
 for r in $(seq 1 "$ROUNDS"); do
   echo "# round $r/$ROUNDS: per size and pair of rules, the C kernels (gcc -O3 -march=native), descent (criterion, default target), the C kernels, PyTorch, the C kernels" >&2
   rm -rf target/criterion/compare
@@ -48,15 +51,15 @@ for r in $(seq 1 "$ROUNDS"); do
     n=$(python3 -c "print(int(float('$size')))")
     for pair in "fused_adam adam|sgd_momentum Adam,SGD_momentum" "fused_more rmsprop|adagrad RMSprop,Adagrad"; do
       read -r kernel rules torch_rules <<< "$pair"
-      OMP_NUM_THREADS=1 "$out/$kernel" "$size" >> "$out/c.$r.txt" 2>/dev/null
+      c_run "$kernel" "$size"
       cargo bench --bench step -- --warm-up-time 1 --measurement-time 2 \
         "^compare/($rules)/.*/$n\$" >> "$out/descent.$r.log" 2>&1
-      OMP_NUM_THREADS=1 "$out/$kernel" "$size" >> "$out/c.$r.txt" 2>/dev/null
+      c_run "$kernel" "$size"
       if [ "$py" != none ]; then
         "$py" "$SHARED/bench/torch_step.py" --threads 1 --sizes "$n" --optimizers "$torch_rules" \
           --modes default,fused --json "$out/torch.json" > /dev/null
         cat "$out/torch.json" >> "$out/torch.$r.jsonl"
-        OMP_NUM_THREADS=1 "$out/$kernel" "$size" >> "$out/c.$r.txt" 2>/dev/null
+        c_run "$kernel" "$size"
       fi
     done
   done
