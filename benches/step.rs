@@ -11,20 +11,16 @@ use std::time::Duration;
 
 const SIZES: [usize; 5] = [1_000, 10_000, 100_000, 1_000_000, 10_000_000];
 
-fn data<T: num_traits::Float>(n: usize) -> (Vec<T>, Vec<T>) {
-    let p = (0..n).map(|i| T::from(0.5 + (i % 7) as f64 * 0.1).unwrap()).collect();
-    let g = (0..n).map(|i| T::from(1e-2 * ((i % 13) as f64 - 6.0)).unwrap()).collect();
-    (p, g)
-}
-
-/// Parameters, gradients and an optimizer that has taken one step (its state is sized).
+/// Parameters and gradients as `fused_adam.c` fills them, and an optimizer that has taken one
+/// step (its state is sized).
 ///
 /// Made once per benchmark, on its first call: criterion calls a benchmark's closure for the
 /// warm-up and again for every sample, and a closure that allocated would give each sample
 /// fresh buffers and a fresh optimizer. Like a training loop (and like the C kernel's harness),
 /// every timed step runs on the same buffers and state.
 fn ready<T: num_traits::Float, O: Optimizer<T>>(n: usize, mut opt: O) -> (Vec<T>, Vec<T>, O) {
-    let (mut p, grads) = data::<T>(n);
+    let mut p: Vec<T> = (0..n).map(|i| T::from(0.5 + (i % 7) as f64 * 0.1).unwrap()).collect();
+    let grads: Vec<T> = (0..n).map(|i| T::from(1e-2 * ((i % 13) as f64 - 6.0)).unwrap()).collect();
     opt.step(&mut p, &grads).unwrap();
     (p, grads, opt)
 }
