@@ -7,13 +7,14 @@
 # before and after it, and PyTorch's with the mean of the C times around it, so that a ratio
 # spans seconds and a drift of the machine's speed moves both sides together; PyTorch's fused
 # step over descent's is the ratio of those two ratios. The table gives the median over rounds
-# of each ratio (times are medians too).
+# of each ratio (times are medians too). A second table follows: the same comparison with the C
+# kernels linked into one process beside descent (benches/inproc).
 #
 # Usage: bash benches/compare.sh            (needs gcc; torch is optional)
 #   SHARED=../shared        where bench/fused_adam.c and bench/torch_step.py live
 #   DESCENT_BENCH_PY=python a python with torch (default: ../shared/bench/setup-torch.sh's venv,
 #                           installed if missing); DESCENT_BENCH_PY=none skips torch
-#   SIZES="1e3 1e4 1e5 1e6 1e7"   ROUNDS=3
+#   SIZES="1e3 1e4 1e5 1e6 1e7"   ROUNDS=3   INPROC_ROUNDS=15 (the in-process table at the end)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED=${SHARED:-../shared}
@@ -120,3 +121,11 @@ for name, tname, cname in rows:
         print(f"{name:<13}{n:>9} {us(over(cd))} {us(over(u))} {us(over(g))} {us(over(td))} {us(over(tf))} "
               f"{rx(over(desc_c))} {rx(over(ratio(a, b) for a, b in zip(g, cd)))} {rx(over(fd)):>10}")
 PY
+
+# The same rules and sizes in one process (benches/inproc): the C kernels linked into a Rust
+# program beside descent's steps, interleaved round by round on one gradient, so that neither
+# side's figure includes a harness or process the other does not have.
+echo >&2 "# in one process: the C kernels and descent side by side (benches/inproc), ${INPROC_ROUNDS:-15} rounds"
+echo
+SHARED="$(cd "$SHARED" && pwd)" CARGO_TARGET_DIR=target/inproc \
+  cargo run --release --quiet --manifest-path benches/inproc/Cargo.toml -- "${INPROC_ROUNDS:-15}" $SIZES
