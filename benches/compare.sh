@@ -124,8 +124,44 @@ PY
 
 # The same rules and sizes in one process (benches/inproc): the C kernels linked into a Rust
 # program beside descent's steps, interleaved round by round on one gradient, so that neither
-# side's figure includes a harness or process the other does not have.
+# side's figure includes a harness or process the other does not have. Then PyTorch's fused
+# steps against the same C kernels in one Python process (benches/torch_inproc.py), and
+# PyTorch's fused step over descent's through the C kernel: (torch/C) / (descent/C).
 echo >&2 "# in one process: the C kernels and descent side by side (benches/inproc), ${INPROC_ROUNDS:-15} rounds"
-echo
 SHARED="$(cd "$SHARED" && pwd)" CARGO_TARGET_DIR=target/inproc \
-  cargo run --release --quiet --manifest-path benches/inproc/Cargo.toml -- "${INPROC_ROUNDS:-15}" $SIZES
+  cargo run --release --quiet --manifest-path benches/inproc/Cargo.toml -- "${INPROC_ROUNDS:-15}" $SIZES \
+  > "$out/inproc.txt"
+echo
+cat "$out/inproc.txt"
+if [ "$py" != none ]; then
+  echo >&2 "# in one process: the C kernels and PyTorch side by side (benches/torch_inproc.py)"
+  for kernel in "fused_adam $SHARED/bench/fused_adam.c -DADAM_FILE" "fused_more benches/fused_more.c"; do
+    read -r lib src def <<< "$kernel"
+    gcc -O3 -fno-math-errno -march=native -fopenmp -fPIC -shared -DMAIN_NAME="${lib}_main" \
+      -DKERNEL_FILE="\"$(cd "$(dirname "$src")" && pwd)/$(basename "$src")\"" $def \
+      benches/inproc/c_kernels.c -o "$out/lib$lib.so" -lm
+  done
+  "$py" benches/torch_inproc.py "$out" "${INPROC_ROUNDS:-15}" $SIZES > "$out/torch_inproc.txt"
+  echo
+  cat "$out/torch_inproc.txt"
+  echo
+  python3 - "$out" <<'PY'
+import re, sys
+out = sys.argv[1]
+def ratios(path):
+    r = {}
+    for line in open(path):
+        m = re.match(r"(\w+)\s+(\d+)\s.*?([\d.]+)x \[", line)
+        if m:
+            r[(m.group(1), int(m.group(2)))] = float(m.group(3))
+    return r
+desc, torch = ratios(f"{out}/inproc.txt"), ratios(f"{out}/torch_inproc.txt")
+print("PyTorch fused over descent through the C kernel, (torch/C) / (descent/C), each measured in one process")
+print("(the C calls from Python go through ctypes, about 2 us each: at small N that counts against C, so against descent here)")
+print(f"{'rule':<13}{'N':>9} {'torch/C':>9} {'desc/C':>9} {'fused/desc':>11}")
+for (rule, n), t in torch.items():
+    d = desc.get((rule, n))
+    if d:
+        print(f"{rule:<13}{n:>9} {t:>8.2f}x {d:>8.2f}x {t / d:>10.2f}x")
+PY
+fi
