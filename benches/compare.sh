@@ -157,7 +157,7 @@ def ratios(path):
     return r
 desc, torch = ratios(f"{out}/inproc.txt"), ratios(f"{out}/torch_inproc.txt")
 print("PyTorch fused over descent through the C kernel, (torch/C) / (descent/C), each measured in one process")
-print("(the C calls from Python go through ctypes, about 2 us each: at small N that counts against C, so against descent here)")
+print("(the C calls from Python go through ctypes, 1-2 us each: at small N that counts against C, so against descent here)")
 print(f"{'rule':<13}{'N':>9} {'torch/C':>9} {'desc/C':>9} {'fused/desc':>11}")
 for (rule, n), t in torch.items():
     d = desc.get((rule, n))
