@@ -24,9 +24,12 @@ out=target/compare
 rm -rf "$out" && mkdir -p "$out"
 
 echo "# machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores" >&2
-gcc -O3 -fno-math-errno -march=native -fopenmp "$SHARED/bench/fused_adam.c" -o "$out/fused_adam" -lm
+# the C kernels' flags, for the programs here and the shared libraries of torch_inproc.py at the
+# end (benches/inproc/build.rs gives cc the same)
+cflags="-O3 -fno-math-errno -march=native -fopenmp"
+gcc $cflags "$SHARED/bench/fused_adam.c" -o "$out/fused_adam" -lm
 # RMSprop and Adagrad written the same way (this repository)
-gcc -O3 -fno-math-errno -march=native -fopenmp benches/fused_more.c -o "$out/fused_more" -lm
+gcc $cflags benches/fused_more.c -o "$out/fused_more" -lm
 cargo bench --bench step --no-run 2>/dev/null
 
 py=${DESCENT_BENCH_PY:-}
@@ -137,7 +140,7 @@ if [ "$py" != none ]; then
   echo >&2 "# in one process: the C kernels and PyTorch side by side (benches/torch_inproc.py)"
   for kernel in "fused_adam $SHARED/bench/fused_adam.c -DADAM_FILE" "fused_more benches/fused_more.c"; do
     read -r lib src def <<< "$kernel"
-    gcc -O3 -fno-math-errno -march=native -fopenmp -fPIC -shared -DMAIN_NAME="${lib}_main" \
+    gcc $cflags -fPIC -shared -DMAIN_NAME="${lib}_main" \
       -DKERNEL_FILE="\"$(cd "$(dirname "$src")" && pwd)/$(basename "$src")\"" $def \
       benches/inproc/c_kernels.c -o "$out/lib$lib.so" -lm
   done

@@ -58,15 +58,19 @@ def main():
             p.grad = grad.clone()
             opt = make(p)
             pc, s1, s2, t = p.detach().clone(), torch.zeros(n), torch.zeros(n), [1]
-
-            def c_step():
-                if name == "adam":
-                    adam_lib.c_adam(pc.data_ptr(), grad.data_ptr(), s1.data_ptr(), s2.data_ptr(), n, t[0])
-                elif name == "sgd_momentum":
-                    adam_lib.c_sgdm(pc.data_ptr(), grad.data_ptr(), s1.data_ptr(), n)
-                else:
-                    more_lib.c_adagrad(pc.data_ptr(), grad.data_ptr(), s1.data_ptr(), n, t[0])
-                t[0] += 1
+            # the rule's C kernel, chosen once (no per-call dispatch); pointers taken once
+            pp, gp, p1, p2 = pc.data_ptr(), grad.data_ptr(), s1.data_ptr(), s2.data_ptr()
+            if name == "adam":
+                def c_step():
+                    adam_lib.c_adam(pp, gp, p1, p2, n, t[0])
+                    t[0] += 1
+            elif name == "sgd_momentum":
+                def c_step():
+                    adam_lib.c_sgdm(pp, gp, p1, n)
+            else:
+                def c_step():
+                    more_lib.c_adagrad(pp, gp, p1, n, t[0])
+                    t[0] += 1
 
             start = time.perf_counter()
             for _ in range(3):

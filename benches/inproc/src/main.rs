@@ -78,21 +78,23 @@ fn main() {
         for &n in &sizes {
             let grads: Vec<f32> = (0..n).map(|i| (1e-2 * ((i % 13) as f64 - 6.0)) as f32).collect();
             let params: Vec<f32> = (0..n).map(|i| (0.5 + (i % 7) as f64 * 0.1) as f32).collect();
-            let (mut pc, mut s1, mut s2) = (params.clone(), vec![0f32; n], vec![0f32; n]);
-            let mut t = 1;
             let g = &grads;
-            let mut c_step = || {
-                let (p, a, b) = (pc.as_mut_ptr(), s1.as_mut_ptr(), s2.as_mut_ptr());
-                // SAFETY: every pointer is to a live buffer of n f32 that nothing else borrows.
-                unsafe {
-                    match name {
-                        "adam" => c::c_adam(p, g.as_ptr(), a, b, n as i64, t),
-                        "sgd_momentum" => c::c_sgdm(p, g.as_ptr(), a, n as i64),
-                        "rmsprop" => c::c_rmsprop(p, g.as_ptr(), a, n as i64),
-                        _ => c::c_adagrad(p, g.as_ptr(), a, n as i64, t),
-                    }
-                }
-                t += 1;
+            // the rule's C kernel on buffers of its own, chosen once (no per-call dispatch)
+            let (mut pc, mut s1, mut s2, mut t) = (params.clone(), vec![0f32; n], vec![0f32; n], 1);
+            let (gp, ni) = (grads.as_ptr(), n as i64);
+            // SAFETY (each call below): every pointer is to a live buffer of n f32 that nothing
+            // else borrows while the kernel runs; `grads` outlives the closure.
+            let mut c_step: Box<dyn FnMut()> = match name {
+                "adam" => Box::new(move || {
+                    unsafe { c::c_adam(pc.as_mut_ptr(), gp, s1.as_mut_ptr(), s2.as_mut_ptr(), ni, t) };
+                    t += 1;
+                }),
+                "sgd_momentum" => Box::new(move || unsafe { c::c_sgdm(pc.as_mut_ptr(), gp, s1.as_mut_ptr(), ni) }),
+                "rmsprop" => Box::new(move || unsafe { c::c_rmsprop(pc.as_mut_ptr(), gp, s1.as_mut_ptr(), ni) }),
+                _ => Box::new(move || {
+                    unsafe { c::c_adagrad(pc.as_mut_ptr(), gp, s1.as_mut_ptr(), ni, t) };
+                    t += 1;
+                }),
             };
             let (mut pu, mut ou, mut pg, mut og) = (params.clone(), make(false), params.clone(), make(true));
             let mut unguarded = || ou.step(&mut pu, g).unwrap();
