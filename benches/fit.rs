@@ -2,7 +2,7 @@
 //! steps, against a hand-written loop over the same data with the same rule.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use descent::*;
+use gradus::*;
 use std::time::Duration;
 
 fn data(n: usize) -> (Vec<f64>, Vec<f64>) {

@@ -6,7 +6,7 @@
 //! `cargo bench --bench step` runs all; `cargo bench --bench step -- compare/` only the latter.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use descent::*;
+use gradus::*;
 use std::time::Duration;
 
 const SIZES: [usize; 5] = [1_000, 10_000, 100_000, 1_000_000, 10_000_000];

@@ -4,7 +4,7 @@ in one Python process: the C kernels (built by compare.sh as shared libraries fr
 sources, with the same flags) are called through ctypes on torch tensors, alternately with
 `optimizer.step()` on a parameter of the same size and the same gradient, round by round (C,
 PyTorch, C). The ratio of PyTorch's time to the mean of the C times around it, set beside
-benches/inproc's ratio of descent's time to the same C kernels, compares PyTorch with descent
+benches/inproc's ratio of gradus's time to the same C kernels, compares PyTorch with gradus
 without either side's figure including a process or harness the other lacks.
 
 Usage: python benches/torch_inproc.py LIBDIR [ROUNDS] [N ...]
@@ -31,7 +31,7 @@ def main():
     adam_lib.c_adam.argtypes = [ptr, ptr, ptr, ptr, n_t, t_t]
     adam_lib.c_sgdm.argtypes = [ptr, ptr, ptr, n_t]
     more_lib.c_adagrad.argtypes = [ptr, ptr, ptr, n_t, t_t]
-    # the configurations of fused_adam.c, fused_more.c, torch_step.py and descent's benchmarks
+    # the configurations of fused_adam.c, fused_more.c, torch_step.py and gradus's benchmarks
     # (PyTorch has no fused RMSprop)
     rules = {
         "adam": lambda p: torch.optim.Adam([p], lr=1e-3, fused=True),

@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo run --release --example checkpoint --features serde`
 
-use descent::{fit, Adam, CosineAnnealingLr, FitOptions, Interval, Linear, Optimizer, SquaredError};
+use gradus::{fit, Adam, CosineAnnealingLr, FitOptions, Interval, Linear, Optimizer, SquaredError};
 
 /// Ten epochs of mini-batch training; `fit` continues a schedule that was already started.
 fn ten_epochs(opt: &mut Adam<f64>, sched: &mut CosineAnnealingLr, params: &mut [f64; 2], seed: u64) {
@@ -20,7 +20,7 @@ fn main() {
 
     // save everything the run needs to continue
     let json = serde_json::to_string_pretty(&(&opt, &sched, &params)).unwrap();
-    let path = std::env::temp_dir().join("descent_checkpoint.json");
+    let path = std::env::temp_dir().join("gradus_checkpoint.json");
     std::fs::write(&path, &json).unwrap();
     println!("saved after 10 epochs: {} bytes to {}", json.len(), path.display());
 

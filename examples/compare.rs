@@ -5,7 +5,7 @@
 //! Run: `cargo run --release --example compare` (writes `loss_curves.svg` in the current
 //! directory, or the path given as the first argument).
 
-use descent::*;
+use gradus::*;
 use plotters::prelude::*;
 
 const X: [f64; 29] = [

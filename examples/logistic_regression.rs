@@ -6,11 +6,11 @@
 
 use std::ops::ControlFlow;
 
-use descent::{
+use gradus::{
     fit, Adam, CosineAnnealingLr, EpochReport, FitOptions, Interval, LinearLr, LogLoss, Logistic, Sequential,
 };
 
-fn main() -> Result<(), descent::Error> {
+fn main() -> Result<(), gradus::Error> {
     // 1000 points in 3 features; the label is the side of a hyperplane, with a margin
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let mut s = 0x2545F4914F6CDD1D_u64;

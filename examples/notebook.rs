@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo run --release --example notebook`
 
-use descent::{
+use gradus::{
     fit, Adam, FitOptions, Interval, Linear, Optimizer, RmsProp, Schedule, Sgd, SpikeAnnealing, SquaredError,
 };
 
@@ -21,7 +21,7 @@ const NOTEBOOK: [(&str, f64, f64); 5] = [
     ("Adam + annealing", 30.00085710752397, 2.000207594921793),
 ];
 
-fn train(opt: &mut dyn Optimizer<f64>, schedule: Option<&mut dyn Schedule<f64>>) -> Result<[f64; 2], descent::Error> {
+fn train(opt: &mut dyn Optimizer<f64>, schedule: Option<&mut dyn Schedule<f64>>) -> Result<[f64; 2], gradus::Error> {
     let y: Vec<f64> = X.iter().map(|x| 30.0 + 2.0 * x).collect();
     let mut params = [1.0, 1.0]; // b, w
     let mut options = FitOptions::new(50);
@@ -37,7 +37,7 @@ fn adam(beta_r: f64) -> Adam<f64> {
     Adam::new(1.0).betas(0.9, beta_r).eps(0.0).bias_correction(false).initial_moments(1.0, 1.0)
 }
 
-fn main() -> Result<(), descent::Error> {
+fn main() -> Result<(), gradus::Error> {
     let mut anneal = SpikeAnnealing::notebook();
     let mut annealed = adam(0.95);
     let results = [

@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo run --release --example rosenbrock`
 
-use descent::{minimize, AdaBelief, Adam, Lion, MinimizeOptions, NAdam, Optimizer, RAdam, RmsProp, Sgd, Yogi};
+use gradus::{minimize, AdaBelief, Adam, Lion, MinimizeOptions, NAdam, Optimizer, RAdam, RmsProp, Sgd, Yogi};
 
 fn rosenbrock(x: &[f64], g: &mut [f64]) -> f64 {
     let t = x[1] - x[0] * x[0];

@@ -11,7 +11,7 @@ use crate::Error;
 ///
 /// ```
 /// let mut g = [3.0_f32, -0.5, -7.0];
-/// descent::clip_grad_value(&mut g, 1.0);
+/// gradus::clip_grad_value(&mut g, 1.0);
 /// assert_eq!(g, [1.0, -0.5, -1.0]);
 /// ```
 pub fn clip_grad_value<T: Float>(grads: &mut [T], clip: T) {
@@ -40,10 +40,10 @@ pub fn clip_grad_value<T: Float>(grads: &mut [T], clip: T) {
 ///
 /// ```
 /// let mut g = [3.0_f64, 4.0];
-/// let norm = descent::clip_grad_norm(&mut g, 1.0, true)?;
+/// let norm = gradus::clip_grad_norm(&mut g, 1.0, true)?;
 /// assert_eq!(norm, 5.0);
 /// assert!((g[0] - 0.6).abs() < 1e-6 && (g[1] - 0.8).abs() < 1e-6);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 pub fn clip_grad_norm<T: Float>(grads: &mut [T], max_norm: T, error_if_nonfinite: bool) -> Result<T, Error> {
     let max = crate::kernel::to_f64(max_norm);

@@ -1,6 +1,6 @@
 //! The crate's one error type.
 
-/// Everything that can go wrong in `descent`.
+/// Everything that can go wrong in `gradus`.
 ///
 /// Every failing call leaves parameters and optimizer state exactly as they were (bit for bit).
 /// Payloads are plain values, never `String`s, so the enum is `Copy` and works without `alloc`.

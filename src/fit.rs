@@ -43,14 +43,14 @@ impl<T: Copy> FitReport<T> {
     /// The per-epoch mean losses.
     ///
     /// ```
-    /// use descent::{fit, FitOptions, Linear, Sgd, SquaredError};
+    /// use gradus::{fit, FitOptions, Linear, Sgd, SquaredError};
     /// let (x, y) = ([1.0_f64, 2.0], [3.0, 5.0]);
     /// let mut params = [0.0, 0.0];
     /// let report = fit(&Linear::new(1), &SquaredError, &mut Sgd::new(0.05), &mut params, &x, &y,
     ///                  FitOptions::new(20))?;
     /// let losses = report.losses();
     /// assert!(losses[19] < losses[0]);
-    /// # Ok::<(), descent::Error>(())
+    /// # Ok::<(), gradus::Error>(())
     /// ```
     pub fn losses(&self) -> Vec<T> {
         self.epochs.iter().map(|e| e.loss).collect()
@@ -74,7 +74,7 @@ pub type EpochCallback<'a, T> = &'a mut dyn FnMut(&EpochReport<T>) -> ControlFlo
 /// Options of [`fit`], built by chained setters.
 ///
 /// ```
-/// use descent::{FitOptions, Interval, SpikeAnnealing};
+/// use gradus::{FitOptions, Interval, SpikeAnnealing};
 /// let mut anneal = SpikeAnnealing::notebook();
 /// let opts = FitOptions::<f64>::new(50).schedule(&mut anneal, Interval::Epoch);
 /// # let _ = opts;
@@ -94,7 +94,7 @@ impl<'a, T: Float> FitOptions<'a, T> {
     /// `epochs` passes over the data, per-sample steps in dataset order, no schedule.
     ///
     /// ```
-    /// let opts = descent::FitOptions::<f32>::new(10);
+    /// let opts = gradus::FitOptions::<f32>::new(10);
     /// # let _ = opts;
     /// ```
     pub fn new(epochs: usize) -> Self {
@@ -114,7 +114,7 @@ impl<'a, T: Float> FitOptions<'a, T> {
     /// batch's gradients; the last batch of an epoch may be smaller. Must be `>= 1`.
     ///
     /// ```
-    /// let opts = descent::FitOptions::<f32>::new(10).batch_size(32);
+    /// let opts = gradus::FitOptions::<f32>::new(10).batch_size(32);
     /// # let _ = opts;
     /// ```
     pub fn batch_size(mut self, batch_size: usize) -> Self {
@@ -126,7 +126,7 @@ impl<'a, T: Float> FitOptions<'a, T> {
     /// the same seed gives the same order on every run and platform.
     ///
     /// ```
-    /// let opts = descent::FitOptions::<f32>::new(10).shuffle(42);
+    /// let opts = gradus::FitOptions::<f32>::new(10).shuffle(42);
     /// # let _ = opts;
     /// ```
     pub fn shuffle(mut self, seed: u64) -> Self {
@@ -137,7 +137,7 @@ impl<'a, T: Float> FitOptions<'a, T> {
     /// A learning-rate schedule, stepped after every optimizer step or every epoch.
     ///
     /// ```
-    /// use descent::{FitOptions, Interval, SpikeAnnealing};
+    /// use gradus::{FitOptions, Interval, SpikeAnnealing};
     /// let mut sched = SpikeAnnealing::notebook();
     /// let opts = FitOptions::<f64>::new(30).schedule(&mut sched, Interval::Epoch);
     /// # let _ = opts;
@@ -150,7 +150,7 @@ impl<'a, T: Float> FitOptions<'a, T> {
     /// Clips each step's gradient to global L2 norm `max_norm` ([`clip_grad_norm`](crate::clip_grad_norm)).
     ///
     /// ```
-    /// let opts = descent::FitOptions::<f32>::new(10).clip_norm(1.0);
+    /// let opts = gradus::FitOptions::<f32>::new(10).clip_norm(1.0);
     /// # let _ = opts;
     /// ```
     pub fn clip_norm(mut self, max_norm: T) -> Self {
@@ -161,7 +161,7 @@ impl<'a, T: Float> FitOptions<'a, T> {
     /// Clamps each gradient element to `[-clip, clip]` ([`clip_grad_value`](crate::clip_grad_value)).
     ///
     /// ```
-    /// let opts = descent::FitOptions::<f32>::new(10).clip_value(0.5);
+    /// let opts = gradus::FitOptions::<f32>::new(10).clip_value(0.5);
     /// # let _ = opts;
     /// ```
     pub fn clip_value(mut self, clip: T) -> Self {
@@ -172,7 +172,7 @@ impl<'a, T: Float> FitOptions<'a, T> {
     /// Stops after the first epoch whose mean loss is `<= target`.
     ///
     /// ```
-    /// let opts = descent::FitOptions::<f32>::new(1000).target_loss(1e-6);
+    /// let opts = gradus::FitOptions::<f32>::new(1000).target_loss(1e-6);
     /// # let _ = opts;
     /// ```
     pub fn target_loss(mut self, target: T) -> Self {
@@ -184,11 +184,11 @@ impl<'a, T: Float> FitOptions<'a, T> {
     ///
     /// ```
     /// use std::ops::ControlFlow;
-    /// let mut log = |e: &descent::EpochReport<f64>| {
+    /// let mut log = |e: &gradus::EpochReport<f64>| {
     ///     println!("epoch {} loss {}", e.epoch, e.loss);
     ///     ControlFlow::Continue(())
     /// };
-    /// let opts = descent::FitOptions::new(10).on_epoch(&mut log);
+    /// let opts = gradus::FitOptions::new(10).on_epoch(&mut log);
     /// # let _ = opts;
     /// ```
     pub fn on_epoch(mut self, callback: EpochCallback<'a, T>) -> Self {
@@ -250,7 +250,7 @@ impl Clock {
 /// optimizer step is taken. A schedule, if any, is stepped after every step or every epoch.
 ///
 /// ```
-/// use descent::{fit, FitOptions, Linear, Sgd, SquaredError};
+/// use gradus::{fit, FitOptions, Linear, Sgd, SquaredError};
 /// // the notebook's first row: per-sample SGD, lr 1e-4, 50 epochs, from b = w = 1
 /// let x = [14.0, 86.0, 28.0, 51.0, 28.0, 29.0, 72.0, 62.0, 84.0, 15.0, 42.0, 62.0, 47.0, 35.0,
 ///          9.0, 38.0, 44.0, 99.0, 13.0, 21.0, 28.0, 20.0, 8.0, 64.0, 99.0, 70.0, 27.0, 17.0, 8.0];
@@ -260,7 +260,7 @@ impl Clock {
 ///                  FitOptions::new(50))?;
 /// assert_eq!(report.epochs.len(), 50);
 /// assert!((params[0] - 3.73).abs() < 5e-3 && (params[1] - 2.56).abs() < 5e-3);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 ///
 /// # Errors

@@ -1,4 +1,4 @@
-//! # descent
+//! # gradus
 //!
 //! First-order gradient optimizers on plain slices of any [`num_traits::Float`], numerically
 //! the ones PyTorch's `torch.optim` computes (and optax's, for the rules only optax has), with a
@@ -6,13 +6,13 @@
 //! learning-rate schedules, gradient clipping and exact checkpoints.
 //!
 //! ```
-//! use descent::{Adam, Optimizer};
+//! use gradus::{Adam, Optimizer};
 //!
 //! let mut params = vec![1.0_f32, -2.0, 0.5];
 //! let mut opt = Adam::new(1e-3).betas(0.9, 0.999);
 //! let grads = vec![0.1_f32, -0.2, 0.3];
 //! opt.step(&mut params, &grads)?;
-//! # Ok::<(), descent::Error>(())
+//! # Ok::<(), gradus::Error>(())
 //! ```
 //!
 //! ## The contract
@@ -56,7 +56,7 @@
 //!
 //! | feature | default | adds |
 //! |---|---|---|
-//! | `std` | yes | runtime SIMD detection, `DESCENT_SIMD`, wall times in [`EpochReport`] |
+//! | `std` | yes | runtime SIMD detection, `GRADUS_SIMD`, wall times in [`EpochReport`] |
 //! | `libm` | no | float math without `std`: build with `--no-default-features --features libm` for `no_std` (needs `alloc`) |
 //! | `serde` | no | `Serialize`/`Deserialize` for every rule and schedule (but [`Sequential`]): exact checkpoints (with `serde_json`, enable its `float_roundtrip` feature) |
 //! | `rayon` | no | steps (and the non-finite scan) above 2^17 elements split over rayon's pool; bit-identical to serial |
@@ -75,7 +75,7 @@ extern crate alloc;
 extern crate std;
 
 #[cfg(not(any(feature = "std", feature = "libm")))]
-compile_error!("descent needs either the `std` feature (default) or the `libm` feature for float math");
+compile_error!("gradus needs either the `std` feature (default) or the `libm` feature for float math");
 
 #[forbid(unsafe_code)]
 mod clip;

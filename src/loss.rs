@@ -8,7 +8,7 @@ use crate::kernel::cast;
 /// prediction: the outer factor of the chain rule `dL/dθ = dL/dŷ · dŷ/dθ`.
 ///
 /// ```
-/// use descent::{Loss, SquaredError};
+/// use gradus::{Loss, SquaredError};
 /// assert_eq!(SquaredError.loss(3.0_f64, 1.0), 4.0);
 /// assert_eq!(SquaredError.derivative(3.0_f64, 1.0), 4.0);
 /// ```
@@ -22,7 +22,7 @@ pub trait Loss<T: Float> {
 /// Squared error `(ŷ - y)^2`, derivative `2(ŷ - y)`: the notebook's loss.
 ///
 /// ```
-/// use descent::{Loss, SquaredError};
+/// use gradus::{Loss, SquaredError};
 /// assert_eq!(SquaredError.derivative(1.5_f32, 1.0), 1.0);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -43,7 +43,7 @@ impl<T: Float> Loss<T> for SquaredError {
 /// Absolute error `|ŷ - y|`, derivative `sign(ŷ - y)` (0 at 0), as `torch.nn.L1Loss`.
 ///
 /// ```
-/// use descent::{AbsoluteError, Loss};
+/// use gradus::{AbsoluteError, Loss};
 /// assert_eq!(AbsoluteError.loss(1.0_f64, 3.0), 2.0);
 /// assert_eq!(AbsoluteError.derivative(1.0_f64, 3.0), -1.0);
 /// ```
@@ -65,7 +65,7 @@ impl<T: Float> Loss<T> for AbsoluteError {
 /// else `delta (|r| - 0.5 delta)`, with `r = ŷ - y`; derivative `r` or `delta sign(r)`.
 ///
 /// ```
-/// use descent::{Huber, Loss};
+/// use gradus::{Huber, Loss};
 /// let h = Huber(1.0);
 /// assert_eq!(h.loss(0.5_f64, 0.0), 0.125);
 /// assert_eq!(h.loss(3.0_f64, 0.0), 2.5);
@@ -101,7 +101,7 @@ impl<T: Float> Loss<T> for Huber {
 /// `max(z, 0) - z*y + ln(1 + exp(-|z|))`, derivative `sigmoid(z) - y`.
 ///
 /// ```
-/// use descent::{LogLoss, Loss};
+/// use gradus::{LogLoss, Loss};
 /// assert!((LogLoss.loss(0.0_f64, 1.0) - std::f64::consts::LN_2).abs() < 1e-15);
 /// assert_eq!(LogLoss.loss(1000.0_f64, 1.0), 0.0);      // no overflow
 /// assert_eq!(LogLoss.loss(-1000.0_f64, 1.0), 1000.0);
@@ -113,9 +113,9 @@ pub struct LogLoss;
 /// The logistic function `1 / (1 + exp(-z))`, evaluated without overflow for any `z`.
 ///
 /// ```
-/// assert_eq!(descent::sigmoid(0.0_f64), 0.5);
-/// assert_eq!(descent::sigmoid(-1000.0_f64), 0.0);
-/// assert_eq!(descent::sigmoid(1000.0_f64), 1.0);
+/// assert_eq!(gradus::sigmoid(0.0_f64), 0.5);
+/// assert_eq!(gradus::sigmoid(-1000.0_f64), 0.0);
+/// assert_eq!(gradus::sigmoid(1000.0_f64), 1.0);
 /// ```
 #[inline]
 pub fn sigmoid<T: Float>(z: T) -> T {

@@ -10,7 +10,7 @@ use crate::{Error, Optimizer};
 /// Stopping rules of [`minimize`].
 ///
 /// ```
-/// let opts = descent::MinimizeOptions::new(10_000).loss_tol(1e-12).grad_tol(1e-10);
+/// let opts = gradus::MinimizeOptions::new(10_000).loss_tol(1e-12).grad_tol(1e-10);
 /// # let _ = opts;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -24,7 +24,7 @@ impl MinimizeOptions {
     /// At most `max_iters` optimizer steps; no other stopping rule.
     ///
     /// ```
-    /// let opts = descent::MinimizeOptions::new(100);
+    /// let opts = gradus::MinimizeOptions::new(100);
     /// # let _ = opts;
     /// ```
     pub fn new(max_iters: usize) -> Self {
@@ -34,7 +34,7 @@ impl MinimizeOptions {
     /// Stop once the function value is `<= tol`.
     ///
     /// ```
-    /// let opts = descent::MinimizeOptions::new(100).loss_tol(1e-6);
+    /// let opts = gradus::MinimizeOptions::new(100).loss_tol(1e-6);
     /// # let _ = opts;
     /// ```
     pub fn loss_tol(mut self, tol: f64) -> Self {
@@ -45,7 +45,7 @@ impl MinimizeOptions {
     /// Stop once the gradient's L2 norm is `<= tol`.
     ///
     /// ```
-    /// let opts = descent::MinimizeOptions::new(100).grad_tol(1e-8);
+    /// let opts = gradus::MinimizeOptions::new(100).grad_tol(1e-8);
     /// # let _ = opts;
     /// ```
     pub fn grad_tol(mut self, tol: f64) -> Self {
@@ -72,7 +72,7 @@ pub struct MinimizeReport<T> {
 /// rules, then takes one step.
 ///
 /// ```
-/// use descent::{minimize, Adam, MinimizeOptions};
+/// use gradus::{minimize, Adam, MinimizeOptions};
 /// // Rosenbrock, minimum at (1, 1)
 /// let mut x = [-1.0_f64, 1.0];
 /// let rosen = |x: &[f64], g: &mut [f64]| {
@@ -83,7 +83,7 @@ pub struct MinimizeReport<T> {
 /// };
 /// let r = minimize(rosen, &mut x, &mut Adam::new(0.02), MinimizeOptions::new(20_000).loss_tol(1e-10))?;
 /// assert!(r.converged && (x[0] - 1.0).abs() < 1e-3);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 ///
 /// # Errors

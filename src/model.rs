@@ -10,7 +10,7 @@ use crate::loss::Loss;
 /// describes how to read them.
 ///
 /// ```
-/// use descent::{Gradient, Linear};
+/// use gradus::{Gradient, Linear};
 /// let model = Linear::new(1); // ŷ = b + w·x, params [b, w]
 /// let mut g = [0.0; 2];
 /// let y = model.gradient(&[1.0_f64, 2.0], &[3.0], &mut g);
@@ -34,7 +34,7 @@ pub trait Gradient<T: Float> {
     /// to do both in one pass (the built-in models do).
     ///
     /// ```
-    /// use descent::{Gradient, Linear};
+    /// use gradus::{Gradient, Linear};
     /// let mut g = [0.0; 2];
     /// let y = Linear::new(1).chain_rule(&[1.0_f64, 2.0], &[3.0], &|y| 2.0 * (y - 5.0), &mut g);
     /// assert_eq!((y, g), (7.0, [4.0, 12.0]));
@@ -55,7 +55,7 @@ pub trait Gradient<T: Float> {
 /// With one feature this is the notebook's `y = b + w·x`.
 ///
 /// ```
-/// use descent::{Gradient, Linear};
+/// use gradus::{Gradient, Linear};
 /// let model = Linear::new(2);
 /// assert_eq!(model.predict(&[1.0_f64, 2.0, 3.0], &[10.0, 100.0]), 321.0);
 /// ```
@@ -68,7 +68,7 @@ impl Linear {
     /// A linear model over `features` inputs (`features + 1` parameters).
     ///
     /// ```
-    /// use descent::{Gradient, Linear};
+    /// use gradus::{Gradient, Linear};
     /// assert_eq!(Gradient::<f64>::num_params(&Linear::new(3)), 4);
     /// ```
     pub fn new(features: usize) -> Self {
@@ -117,7 +117,7 @@ impl<T: Float> Gradient<T> for Linear {
 /// (which takes logits); [`probability`](Logistic::probability) gives `sigmoid(z)`.
 ///
 /// ```
-/// use descent::{Gradient, Logistic};
+/// use gradus::{Gradient, Logistic};
 /// let m = Logistic::new(1);
 /// assert_eq!(m.predict(&[0.0_f64, 2.0], &[0.0]), 0.0);
 /// assert_eq!(m.probability(&[0.0_f64, 2.0], &[0.0]), 0.5);
@@ -134,7 +134,7 @@ impl Logistic {
     /// Logistic regression over `features` inputs (`features + 1` parameters).
     ///
     /// ```
-    /// use descent::{Gradient, Logistic};
+    /// use gradus::{Gradient, Logistic};
     /// assert_eq!(Gradient::<f32>::num_params(&Logistic::new(4)), 5);
     /// ```
     pub fn new(features: usize) -> Self {
@@ -144,7 +144,7 @@ impl Logistic {
     /// `P(y = 1 | x) = sigmoid(b + w·x)`.
     ///
     /// ```
-    /// let p = descent::Logistic::new(1).probability(&[0.0_f64, 0.0], &[5.0]);
+    /// let p = gradus::Logistic::new(1).probability(&[0.0_f64, 0.0], &[5.0]);
     /// assert_eq!(p, 0.5);
     /// ```
     pub fn probability<T: Float>(&self, params: &[T], x: &[T]) -> T {
@@ -154,7 +154,7 @@ impl Logistic {
     /// The predicted class: `true` when the logit is positive.
     ///
     /// ```
-    /// assert!(!descent::Logistic::new(1).classify(&[-1.0_f64, 0.0], &[5.0]));
+    /// assert!(!gradus::Logistic::new(1).classify(&[-1.0_f64, 0.0], &[5.0]));
     /// ```
     pub fn classify<T: Float>(&self, params: &[T], x: &[T]) -> bool {
         self.linear.predict(params, x) > T::zero()
@@ -201,7 +201,7 @@ pub struct GradientCheck {
 /// in `f64` with `step = 1e-6`.
 ///
 /// ```
-/// use descent::{check_gradient, Linear};
+/// use gradus::{check_gradient, Linear};
 /// let c = check_gradient(&Linear::new(2), &[0.5_f64, -1.0, 2.0], &[3.0, 4.0], 1e-6);
 /// assert!(c.worst_relative_error < 1e-8);
 /// ```
@@ -233,7 +233,7 @@ pub fn check_gradient<T: Float, M: Gradient<T> + ?Sized>(model: &M, params: &[T]
 /// the loss `L(ŷ, y)`.
 ///
 /// ```
-/// use descent::{loss_gradient, Linear, SquaredError};
+/// use gradus::{loss_gradient, Linear, SquaredError};
 /// let mut g = [0.0; 2];
 /// // notebook: dl/db = 2(b + w·x - y), dl/dw = 2(b + w·x - y)·x
 /// let l = loss_gradient(&Linear::new(1), &SquaredError, &[1.0_f64, 1.0], &[14.0], 58.0, &mut g);

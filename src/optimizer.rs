@@ -9,7 +9,7 @@ use crate::Error;
 /// The trait is object safe: `Box<dyn Optimizer<f64>>` works, so rules can be chosen at run time.
 ///
 /// ```
-/// use descent::{Adam, Optimizer, Sgd};
+/// use gradus::{Adam, Optimizer, Sgd};
 ///
 /// let mut rules: Vec<Box<dyn Optimizer<f64>>> =
 ///     vec![Box::new(Sgd::new(0.1)), Box::new(Adam::new(0.1))];
@@ -21,7 +21,7 @@ use crate::Error;
 ///     }
 ///     assert!(x[0].abs() < 0.1);
 /// }
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 pub trait Optimizer<T: Float> {
     /// Performs one update of `params` given `grads` (`dL/dparams`).
@@ -37,7 +37,7 @@ pub trait Optimizer<T: Float> {
     /// [`Error::NonFiniteGradient`] (unless `check_finite(false)`).
     ///
     /// ```
-    /// use descent::{Error, Optimizer, Sgd};
+    /// use gradus::{Error, Optimizer, Sgd};
     /// let mut opt = Sgd::new(0.1);
     /// let mut p = [1.0_f32, 2.0];
     /// assert_eq!(opt.step(&mut p, &[1.0]), Err(Error::LengthMismatch { params: 2, grads: 1 }));
@@ -50,7 +50,7 @@ pub trait Optimizer<T: Float> {
     /// The learning rate used by the next step.
     ///
     /// ```
-    /// use descent::{Adam, Optimizer};
+    /// use gradus::{Adam, Optimizer};
     /// let opt = Adam::<f64>::new(1e-3);
     /// assert_eq!(opt.learning_rate(), 1e-3);
     /// ```
@@ -62,7 +62,7 @@ pub trait Optimizer<T: Float> {
     /// [`Error::InvalidHyperparameter`] for a negative or non-finite rate.
     ///
     /// ```
-    /// use descent::{Optimizer, Sgd};
+    /// use gradus::{Optimizer, Sgd};
     /// let mut opt = Sgd::new(0.1_f64);
     /// opt.set_learning_rate(0.01);
     /// assert_eq!(opt.learning_rate(), 0.01);
@@ -72,25 +72,25 @@ pub trait Optimizer<T: Float> {
     /// Forgets all state (moments, step count); keeps the hyperparameters.
     ///
     /// ```
-    /// use descent::{Adam, Optimizer};
+    /// use gradus::{Adam, Optimizer};
     /// let mut opt = Adam::new(0.1_f64);
     /// let mut p = [1.0];
     /// opt.step(&mut p, &[1.0])?;
     /// opt.reset();
     /// assert_eq!(opt.steps(), 0);
     /// opt.step(&mut [1.0, 2.0], &[1.0, 1.0])?; // may now take another length
-    /// # Ok::<(), descent::Error>(())
+    /// # Ok::<(), gradus::Error>(())
     /// ```
     fn reset(&mut self);
 
     /// Number of successful steps since construction or the last [`reset`](Optimizer::reset).
     ///
     /// ```
-    /// use descent::{Optimizer, Sgd};
+    /// use gradus::{Optimizer, Sgd};
     /// let mut opt = Sgd::new(0.1_f64);
     /// opt.step(&mut [1.0], &[1.0])?;
     /// assert_eq!(opt.steps(), 1);
-    /// # Ok::<(), descent::Error>(())
+    /// # Ok::<(), gradus::Error>(())
     /// ```
     fn steps(&self) -> u64;
 
@@ -100,12 +100,12 @@ pub trait Optimizer<T: Float> {
     /// The notebook's [`SpikeAnnealing`](crate::SpikeAnnealing) schedule reads it.
     ///
     /// ```
-    /// use descent::{Adam, Optimizer, Sgd};
+    /// use gradus::{Adam, Optimizer, Sgd};
     /// let mut adam = Adam::new(0.1_f64);
     /// adam.step(&mut [1.0], &[2.0])?;
     /// assert!(adam.second_moment().is_some());
     /// assert!(Optimizer::<f64>::second_moment(&Sgd::new(0.1)).is_none());
-    /// # Ok::<(), descent::Error>(())
+    /// # Ok::<(), gradus::Error>(())
     /// ```
     fn second_moment(&self) -> Option<&[T]> {
         None
@@ -114,7 +114,7 @@ pub trait Optimizer<T: Float> {
     /// The momentum coefficient (SGD/RMSprop `momentum`, Adam-family `beta1`), if the rule has one.
     ///
     /// ```
-    /// use descent::{Adam, Optimizer};
+    /// use gradus::{Adam, Optimizer};
     /// assert_eq!(Optimizer::momentum(&Adam::<f64>::new(1e-3)), Some(0.9));
     /// ```
     fn momentum(&self) -> Option<T> {
@@ -125,7 +125,7 @@ pub trait Optimizer<T: Float> {
     /// cycling); returns `false`, changing nothing, if the rule has none. Validated by the next step.
     ///
     /// ```
-    /// use descent::{Optimizer, Sgd};
+    /// use gradus::{Optimizer, Sgd};
     /// let mut opt = Sgd::new(0.1_f64).momentum(0.9);
     /// assert!(opt.set_momentum(0.85));
     /// assert_eq!(Optimizer::momentum(&opt), Some(0.85));

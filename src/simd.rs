@@ -10,14 +10,14 @@
 //! does with `-O3 -march=native`: a step then rounds once where the portable copy rounds twice.
 //! Results differ from the portable path in the last bits of single roundings, far inside the
 //! 1e-9 parity tolerance; every other rule is bit-identical on every path. The parity tests run on
-//! each copy: `DESCENT_SIMD=scalar|avx2|avx512 cargo test` (a forced level also runs tiny steps),
+//! each copy: `GRADUS_SIMD=scalar|avx2|avx512 cargo test` (a forced level also runs tiny steps),
 //! and `tests/simd_paths.rs` compares the paths directly. Within one path results do not depend
 //! on the chunking (`rayon`) or on where a slice starts in memory.
 //!
 //! Without `std` (no runtime detection) or off x86-64, only the build-target copy exists.
 //!
 //! ```
-//! use descent::simd::{self, Level};
+//! use gradus::simd::{self, Level};
 //! let detected = simd::level();
 //! simd::force(Level::Scalar); // e.g. to compare paths in a test
 //! assert_eq!(simd::level(), Level::Scalar);
@@ -42,7 +42,7 @@ pub enum Level {
 
 const UNKNOWN: u8 = 0;
 static LEVEL: AtomicU8 = AtomicU8::new(UNKNOWN);
-/// Whether the level was forced ([`force`] or `DESCENT_SIMD`): then even tiny steps run on it, so
+/// Whether the level was forced ([`force`] or `GRADUS_SIMD`): then even tiny steps run on it, so
 /// that the golden tests, whose problems have 2 to 7 parameters, exercise the forced path.
 static FORCED: AtomicBool = AtomicBool::new(false);
 
@@ -64,11 +64,11 @@ impl Level {
     }
 }
 
-/// The best level this CPU supports (ignores [`force`] and `DESCENT_SIMD`).
+/// The best level this CPU supports (ignores [`force`] and `GRADUS_SIMD`).
 ///
 /// ```
-/// let best = descent::simd::detect();
-/// assert!(best >= descent::simd::Level::Scalar);
+/// let best = gradus::simd::detect();
+/// assert!(best >= gradus::simd::Level::Scalar);
 /// ```
 pub fn detect() -> Level {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -83,12 +83,12 @@ pub fn detect() -> Level {
     Level::Scalar
 }
 
-/// The level steps run at: the forced one if any, else `DESCENT_SIMD` (`scalar`, `avx2`,
+/// The level steps run at: the forced one if any, else `GRADUS_SIMD` (`scalar`, `avx2`,
 /// `avx512`; capped at what the CPU supports), else [`detect`].
 ///
 /// ```
-/// let l = descent::simd::level();
-/// assert!(l <= descent::simd::detect());
+/// let l = gradus::simd::level();
+/// assert!(l <= gradus::simd::detect());
 /// ```
 #[inline]
 pub fn level() -> Level {
@@ -111,7 +111,7 @@ fn init() -> Level {
 
 #[cfg(feature = "std")]
 fn from_env() -> Option<Level> {
-    match std::env::var("DESCENT_SIMD").ok()?.to_ascii_lowercase().as_str() {
+    match std::env::var("GRADUS_SIMD").ok()?.to_ascii_lowercase().as_str() {
         "scalar" | "none" | "off" => Some(Level::Scalar),
         "avx2" => Some(Level::Avx2),
         "avx512" => Some(Level::Avx512),
@@ -130,7 +130,7 @@ fn from_env() -> Option<Level> {
 /// steps under 32 elements.
 ///
 /// ```
-/// use descent::simd::{self, Level};
+/// use gradus::simd::{self, Level};
 /// assert_eq!(simd::force(Level::Scalar), Level::Scalar);
 /// simd::force(simd::detect());
 /// ```
@@ -153,7 +153,7 @@ const SMALL: usize = 32;
 pub(crate) fn dispatch<L: Len, K: Kernel<L>>(kernel: &K, lanes: L, total: usize) -> K::Output {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     {
-        // `level()` first: it reads `DESCENT_SIMD` (and sets `FORCED`) on the first call
+        // `level()` first: it reads `GRADUS_SIMD` (and sets `FORCED`) on the first call
         let level = level();
         if total >= SMALL || FORCED.load(Ordering::Relaxed) {
             match level {

@@ -2,7 +2,7 @@
 //! training resumed from the checkpoint equals the uninterrupted run bit for bit.
 #![cfg(feature = "serde")]
 
-use descent::*;
+use gradus::*;
 use serde::{de::DeserializeOwned, Serialize};
 
 fn grads(k: usize, x: &[f64]) -> Vec<f64> {

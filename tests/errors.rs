@@ -3,7 +3,7 @@
 
 use std::fmt::Debug;
 
-use descent::*;
+use gradus::*;
 
 trait Probe: Optimizer<f64> + Debug {}
 impl<O: Optimizer<f64> + Debug> Probe for O {}

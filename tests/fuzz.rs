@@ -2,10 +2,10 @@
 //! negatives, huge values), arbitrary lengths and arbitrary gradient values. Nothing may panic;
 //! a failed step must leave the parameters bit for bit as they were.
 //!
-//! `cargo test --release --test fuzz` runs 512 cases; set `DESCENT_FUZZ_CASES` for a long run,
-//! e.g. `DESCENT_FUZZ_CASES=2000000 cargo test --release --test fuzz -- --nocapture`.
+//! `cargo test --release --test fuzz` runs 512 cases; set `GRADUS_FUZZ_CASES` for a long run,
+//! e.g. `GRADUS_FUZZ_CASES=2000000 cargo test --release --test fuzz -- --nocapture`.
 
-use descent::*;
+use gradus::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -158,7 +158,7 @@ fn check(i: usize, h: &[f64], b: &[bool], values: &[f64], ops: &[Op]) -> Result<
 
 #[test]
 fn no_input_panics_or_corrupts() {
-    let cases = std::env::var("DESCENT_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512);
+    let cases = std::env::var("GRADUS_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512);
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     // half the cases draw every hyperparameter from a valid-looking range, so that steps
     // succeed and the update loops see arbitrary gradients; the others draw anything

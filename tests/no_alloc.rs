@@ -3,7 +3,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use descent::*;
+use gradus::*;
 
 struct Counting;
 

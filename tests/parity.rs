@@ -1,5 +1,5 @@
 //! Every recorded PyTorch / optax trajectory is reproduced to relative 1e-9 in f64
-//! (criterion of `golden/README.md`). Set `DESCENT_SIMD=scalar|avx2|avx512` to run a given
+//! (criterion of `golden/README.md`). Set `GRADUS_SIMD=scalar|avx2|avx512` to run a given
 //! dispatch path; `tests/simd_paths.rs` runs all of them in one go.
 
 mod common;
@@ -49,11 +49,11 @@ fn every_recorded_case_matches() {
 fn a_wrong_formula_is_caught() {
     // The criterion has teeth: Adam without bias correction misses the recorded Adam trajectory.
     let case = common::golden_cases().into_iter().find(|c| c["id"] == "Adam-lr-quadratic").unwrap();
-    let mut opt = descent::Adam::new(0.1_f64).bias_correction(false);
+    let mut opt = gradus::Adam::new(0.1_f64).bias_correction(false);
     let mut x = common::floats(&case["init"]);
     let mut g = vec![0.0; x.len()];
     common::problem_grad(&case, 0, &x, &mut g);
-    descent::Optimizer::step(&mut opt, &mut x, &g).unwrap();
+    gradus::Optimizer::step(&mut opt, &mut x, &g).unwrap();
     let want = common::floats(&case["trajectory"][0]);
     assert!(common::rel_err(&x, &want) > 1e-3);
 }
@@ -66,7 +66,7 @@ fn adam_optax_form_reproduces_optax_adam() {
     assert!(!cases.is_empty());
     for case in &cases {
         let h = &case["hyper_resolved"];
-        let mut opt = descent::Adam::new(common::f(&h["learning_rate"]))
+        let mut opt = gradus::Adam::new(common::f(&h["learning_rate"]))
             .betas(common::f(&h["b1"]), common::f(&h["b2"]))
             .eps(common::f(&h["eps"]))
             .eps_root(1e-300);
@@ -76,7 +76,7 @@ fn adam_optax_form_reproduces_optax_adam() {
         let mut worst = 0.0_f64;
         for k in 0..case["steps"].as_u64().unwrap() as usize {
             common::problem_grad(case, k, &x, &mut g);
-            descent::Optimizer::step(&mut opt, &mut x, &g).unwrap();
+            gradus::Optimizer::step(&mut opt, &mut x, &g).unwrap();
             if (k + 1) % every == 0 {
                 worst = worst.max(common::rel_err(&x, &common::floats(&case["trajectory"][(k + 1) / every - 1])));
             }
@@ -90,9 +90,9 @@ fn adam_optax_nesterov_first_step_by_hand() {
     // t = 1 from zero moments: m = (1-b1) g, v = (1-b2) g^2,
     // m_hat = b1 m / (1 - b1^2) + (1 - b1) g / (1 - b1), v_hat = g^2
     let (lr, b1, b2, eps, g) = (0.1_f64, 0.9_f64, 0.999_f64, 1e-8_f64, 0.5_f64);
-    let mut opt = descent::Adam::new(lr).betas(b1, b2).eps(eps).nesterov(true);
+    let mut opt = gradus::Adam::new(lr).betas(b1, b2).eps(eps).nesterov(true);
     let mut p = [1.0];
-    descent::Optimizer::step(&mut opt, &mut p, &[g]).unwrap();
+    gradus::Optimizer::step(&mut opt, &mut p, &[g]).unwrap();
     let m = (1.0 - b1) * g;
     let m_hat = b1 * (m / (1.0 - b1 * b1)) + (1.0 - b1) * (g / (1.0 - b1));
     let v_hat = ((1.0 - b2) * (g * g)) / (1.0 - b2);

@@ -1,7 +1,7 @@
 //! The f32 instantiation of every rule tracks the f64 one (relative 1e-3 over 50 steps on a
 //! well-conditioned quadratic), and every dispatch path gives the same bits.
 
-use descent::*;
+use gradus::*;
 
 macro_rules! both {
     ($make:expr) => {{

@@ -17,7 +17,7 @@
 //! 14. `clip_grad_norm` leaves a norm of at most `max_norm`, and keeps the direction;
 //! 15. `fit` with batch size 1 equals a hand loop of `loss_gradient` + `step`.
 
-use descent::*;
+use gradus::*;
 use proptest::prelude::*;
 
 const RULES: usize = 17;

@@ -1,7 +1,7 @@
 //! The `rayon` feature: a parallel step is bit-identical to a serial one.
 #![cfg(feature = "rayon")]
 
-use descent::*;
+use gradus::*;
 
 /// Makes a fresh optimizer.
 type Make = fn() -> Box<dyn Optimizer<f32> + Send>;

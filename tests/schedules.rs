@@ -3,7 +3,7 @@
 
 mod common;
 
-use descent::*;
+use gradus::*;
 use serde_json::Value;
 
 fn cases() -> Vec<Value> {

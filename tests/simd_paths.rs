@@ -11,8 +11,8 @@
 
 mod common;
 
-use descent::simd::{self, Level};
-use descent::*;
+use gradus::simd::{self, Level};
+use gradus::*;
 use num_traits::Float;
 
 /// The rules under test, and whether their loop fuses multiply-adds on the wide paths.

@@ -4,7 +4,7 @@ mod common;
 
 use std::ops::ControlFlow;
 
-use descent::*;
+use gradus::*;
 
 #[test]
 fn clip_grad_value_by_hand() {

@@ -1,6 +1,6 @@
 // /init of the emulated machine (scripts/avx512-bochs/run.sh): loads avx512on.ko, reports what the
 // CPU offers and what XCR0 enables, checks that a zmm instruction runs, then runs each line of
-// /tests.txt ("<DESCENT_SIMD value or -> <test binary> [one argument]") one at a time and powers
+// /tests.txt ("<GRADUS_SIMD value or -> <test binary> [one argument]") one at a time and powers
 // off. Everything goes to the serial port, which run.sh reads.
 #include <cpuid.h>
 #include <fcntl.h>
@@ -23,11 +23,11 @@ __attribute__((target("avx512f"))) static float zmm_probe(void) {
 }
 
 static void run(char *simd, char *bin, char *arg) {
-    printf("\n=== run %s DESCENT_SIMD=%s %s\n", bin, simd, arg ? arg : "");
+    printf("\n=== run %s GRADUS_SIMD=%s %s\n", bin, simd, arg ? arg : "");
     fflush(stdout);
     pid_t p = fork();
     if (p == 0) {
-        if (strcmp(simd, "-")) setenv("DESCENT_SIMD", simd, 1);
+        if (strcmp(simd, "-")) setenv("GRADUS_SIMD", simd, 1);
         char *argv[] = {bin, "--test-threads=1", arg, NULL};
         execv(bin, argv);
         perror("execv");
@@ -45,7 +45,7 @@ int main(void) {
     int fd = open("/dev/ttyS0", O_RDWR);
     if (fd >= 0) { dup2(fd, 0); dup2(fd, 1); dup2(fd, 2); }
     setenv("RUST_BACKTRACE", "1", 1);
-    setenv("DESCENT_FUZZ_CASES", getenv("FUZZ") ? getenv("FUZZ") : "20000", 1);
+    setenv("GRADUS_FUZZ_CASES", getenv("FUZZ") ? getenv("FUZZ") : "20000", 1);
 
     int mfd = open("/avx512on.ko", O_RDONLY);
     printf("=== finit_module avx512on: %ld\n", syscall(SYS_finit_module, mfd, "", 0));

@@ -9,7 +9,7 @@
 # What it runs, inside the emulated machine:
 # - tests/simd_paths.rs with no override (it forces each level the CPU has: scalar, AVX2, AVX-512),
 #   and must report `checked [Scalar, Avx2, Avx512]`;
-# - the library's unit tests and every integration test with `DESCENT_SIMD=avx512`, then
+# - the library's unit tests and every integration test with `GRADUS_SIMD=avx512`, then
 #   tests/fuzz.rs with `FUZZ` cases.
 # Exit status 0 only if the CPU offered AVX-512, a zmm instruction ran, simd_paths checked all
 # three levels and every test binary exited 0.

@@ -29,7 +29,7 @@ use crate::Error;
 /// `optax/_src/transform.py::scale_by_belief`.
 ///
 /// ```
-/// use descent::{AdaBelief, Optimizer};
+/// use gradus::{AdaBelief, Optimizer};
 /// let mut opt = AdaBelief::new(0.1_f64);
 /// let mut x = [1.0];
 /// for _ in 0..200 {
@@ -37,7 +37,7 @@ use crate::Error;
 ///     opt.step(&mut x, &g)?;
 /// }
 /// assert!(x[0].abs() < 0.1);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -57,7 +57,7 @@ impl<T: Float> AdaBelief<T> {
     /// AdaBelief with learning rate `lr` and optax's defaults.
     ///
     /// ```
-    /// let opt = descent::AdaBelief::<f32>::new(1e-3);
+    /// let opt = gradus::AdaBelief::<f32>::new(1e-3);
     /// # let _ = opt;
     /// ```
     pub fn new(lr: T) -> Self {

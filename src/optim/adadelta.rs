@@ -26,7 +26,7 @@ use crate::Error;
 /// Reference: Zeiler (2012); `torch/optim/adadelta.py::_single_tensor_adadelta`.
 ///
 /// ```
-/// use descent::{Adadelta, Optimizer};
+/// use gradus::{Adadelta, Optimizer};
 /// let mut opt = Adadelta::new(1.0_f64);
 /// let mut x = [1.0];
 /// for _ in 0..50 {
@@ -34,7 +34,7 @@ use crate::Error;
 ///     opt.step(&mut x, &g)?;
 /// }
 /// assert!(x[0] < 1.0);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -52,7 +52,7 @@ impl<T: Float> Adadelta<T> {
     /// Adadelta with learning rate `lr` (PyTorch's default is 1.0) and PyTorch's other defaults.
     ///
     /// ```
-    /// let opt = descent::Adadelta::<f32>::new(1.0);
+    /// let opt = gradus::Adadelta::<f32>::new(1.0);
     /// # let _ = opt;
     /// ```
     pub fn new(lr: T) -> Self {

@@ -28,7 +28,7 @@ use crate::Error;
 /// Reference: Duchi et al. (2011); `torch/optim/adagrad.py::_single_tensor_adagrad`.
 ///
 /// ```
-/// use descent::{Adagrad, Optimizer};
+/// use gradus::{Adagrad, Optimizer};
 /// let mut opt = Adagrad::new(0.5_f64);
 /// let mut x = [1.0, -2.0];
 /// for _ in 0..200 {
@@ -36,7 +36,7 @@ use crate::Error;
 ///     opt.step(&mut x, &g)?;
 /// }
 /// assert!(x.iter().all(|v| v.abs() < 1e-3));
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -54,7 +54,7 @@ impl<T: Float> Adagrad<T> {
     /// Adagrad with learning rate `lr` and PyTorch's defaults.
     ///
     /// ```
-    /// let opt = descent::Adagrad::<f32>::new(1e-2);
+    /// let opt = gradus::Adagrad::<f32>::new(1e-2);
     /// # let _ = opt;
     /// ```
     pub fn new(lr: T) -> Self {
@@ -82,7 +82,7 @@ impl<T: Float> Adagrad<T> {
     /// Starting value of the squared-gradient sum, `>= 0` (default 0).
     ///
     /// ```
-    /// let opt = descent::Adagrad::new(1e-2_f64).initial_accumulator_value(0.1);
+    /// let opt = gradus::Adagrad::new(1e-2_f64).initial_accumulator_value(0.1);
     /// # let _ = opt;
     /// ```
     pub fn initial_accumulator_value(mut self, value: T) -> Self {

@@ -63,7 +63,7 @@ use crate::Error;
 /// Reference: Kingma & Ba (2015); `torch/optim/adam.py::_single_tensor_adam`.
 ///
 /// ```
-/// use descent::{Adam, Optimizer};
+/// use gradus::{Adam, Optimizer};
 /// let mut opt = Adam::new(1e-1).betas(0.9, 0.999);
 /// let mut x = [3.0_f32, -2.0];
 /// for _ in 0..500 {
@@ -71,7 +71,7 @@ use crate::Error;
 ///     opt.step(&mut x, &g)?;
 /// }
 /// assert!(x.iter().all(|v| v.abs() < 1e-2));
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -97,7 +97,7 @@ impl<T: Float> Adam<T> {
     /// Adam with learning rate `lr` and PyTorch's defaults for everything else.
     ///
     /// ```
-    /// let opt = descent::Adam::<f32>::new(1e-3);
+    /// let opt = gradus::Adam::<f32>::new(1e-3);
     /// # let _ = opt;
     /// ```
     pub fn new(lr: T) -> Self {
@@ -147,14 +147,14 @@ impl<T: Float> Adam<T> {
     /// Starts the first and second moments at `m0` and `v0` (`v0 >= 0`) instead of 0.
     ///
     /// ```
-    /// use descent::{Adam, Optimizer};
+    /// use gradus::{Adam, Optimizer};
     /// // the notebook's Adam: m and r start at 1, no bias correction, no eps
     /// let mut opt = Adam::new(1.0_f64).betas(0.9, 0.9).eps(0.0)
     ///     .bias_correction(false).initial_moments(1.0, 1.0);
     /// let mut p = [0.0];
     /// opt.step(&mut p, &[1.0])?;
     /// assert_eq!(p[0], -1.0); // m = 1, v = 1
-    /// # Ok::<(), descent::Error>(())
+    /// # Ok::<(), gradus::Error>(())
     /// ```
     pub fn initial_moments(mut self, m0: T, v0: T) -> Self {
         self.initial_moments = (to_f64(m0), to_f64(v0));
@@ -349,12 +349,12 @@ impl<'a, T: Float + Send + Sync, const FORM: u8> Kernel<Lanes5<'a, T>> for AdamK
 /// `decoupled_weight_decay=True`).
 ///
 /// ```
-/// use descent::{AdamW, Optimizer};
+/// use gradus::{AdamW, Optimizer};
 /// let mut opt = AdamW::new(1e-2_f64).weight_decay(0.1);
 /// let mut p = [1.0];
 /// opt.step(&mut p, &[0.0])?; // zero gradient: only the decay acts
 /// assert!((p[0] - (1.0 - 1e-2 * 0.1)).abs() < 1e-15);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -368,7 +368,7 @@ macro_rules! forward_setters {
         $(#[$doc])*
         ///
         /// ```
-        #[doc = concat!("let opt = descent::AdamW::<f64>::new(1e-3).", stringify!($name), "(", stringify!($($ex),+), ");")]
+        #[doc = concat!("let opt = gradus::AdamW::<f64>::new(1e-3).", stringify!($name), "(", stringify!($($ex),+), ");")]
         /// # let _ = opt;
         /// ```
         pub fn $name(self, $($arg: $ty),*) -> Self {
@@ -381,7 +381,7 @@ impl<T: Float> AdamW<T> {
     /// AdamW with learning rate `lr`, `weight_decay` 0.01 and Adam's other defaults.
     ///
     /// ```
-    /// let opt = descent::AdamW::<f32>::new(1e-3);
+    /// let opt = gradus::AdamW::<f32>::new(1e-3);
     /// # let _ = opt;
     /// ```
     pub fn new(lr: T) -> Self {

@@ -29,7 +29,7 @@ use crate::Error;
 /// Reference: Kingma & Ba (2015), section 7; `torch/optim/adamax.py::_single_tensor_adamax`.
 ///
 /// ```
-/// use descent::{Adamax, Optimizer};
+/// use gradus::{Adamax, Optimizer};
 /// let mut opt = Adamax::new(0.1_f64);
 /// let mut x = [1.0];
 /// for _ in 0..100 {
@@ -37,7 +37,7 @@ use crate::Error;
 ///     opt.step(&mut x, &g)?;
 /// }
 /// assert!(x[0].abs() < 0.1);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -56,7 +56,7 @@ impl<T: Float> Adamax<T> {
     /// Adamax with learning rate `lr` and PyTorch's defaults.
     ///
     /// ```
-    /// let opt = descent::Adamax::<f32>::new(2e-3);
+    /// let opt = gradus::Adamax::<f32>::new(2e-3);
     /// # let _ = opt;
     /// ```
     pub fn new(lr: T) -> Self {

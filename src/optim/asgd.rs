@@ -28,7 +28,7 @@ use crate::Error;
 /// Reference: Polyak & Juditsky (1992); `torch/optim/asgd.py::_single_tensor_asgd`.
 ///
 /// ```
-/// use descent::{Asgd, Optimizer};
+/// use gradus::{Asgd, Optimizer};
 /// let mut opt = Asgd::new(0.1_f64).t0(10.0);
 /// let mut x = [1.0];
 /// for _ in 0..100 {
@@ -36,7 +36,7 @@ use crate::Error;
 ///     opt.step(&mut x, &g)?;
 /// }
 /// assert!(x[0].abs() < 1e-3 && opt.ax()[0].abs() < 0.1);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -56,7 +56,7 @@ impl<T: Float> Asgd<T> {
     /// ASGD with learning rate `lr` and PyTorch's defaults.
     ///
     /// ```
-    /// let opt = descent::Asgd::<f32>::new(1e-2);
+    /// let opt = gradus::Asgd::<f32>::new(1e-2);
     /// # let _ = opt;
     /// ```
     pub fn new(lr: T) -> Self {
@@ -88,11 +88,11 @@ impl<T: Float> Asgd<T> {
     /// The averaged parameters (empty before the first step).
     ///
     /// ```
-    /// use descent::{Asgd, Optimizer};
+    /// use gradus::{Asgd, Optimizer};
     /// let mut opt = Asgd::new(0.1_f64);
     /// opt.step(&mut [1.0], &[1.0])?;
     /// assert_eq!(opt.ax().len(), 1);
-    /// # Ok::<(), descent::Error>(())
+    /// # Ok::<(), gradus::Error>(())
     /// ```
     pub fn ax(&self) -> &[T] {
         self.ax.get()
@@ -101,7 +101,7 @@ impl<T: Float> Asgd<T> {
     /// The step size `eta` the next step uses (`lr` before the first step).
     ///
     /// ```
-    /// assert_eq!(descent::Asgd::<f64>::new(0.1).eta(), 0.1);
+    /// assert_eq!(gradus::Asgd::<f64>::new(0.1).eta(), 0.1);
     /// ```
     pub fn eta(&self) -> f64 {
         self.eta.unwrap_or(self.common.lr)
@@ -110,7 +110,7 @@ impl<T: Float> Asgd<T> {
     /// The averaging coefficient `mu` the next step uses (1 before averaging starts).
     ///
     /// ```
-    /// assert_eq!(descent::Asgd::<f64>::new(0.1).mu(), 1.0);
+    /// assert_eq!(gradus::Asgd::<f64>::new(0.1).mu(), 1.0);
     /// ```
     pub fn mu(&self) -> f64 {
         self.mu

@@ -29,7 +29,7 @@ use crate::Error;
 /// `optax/_src/transform.py::scale_by_trust_ratio`.
 ///
 /// ```
-/// use descent::{Lamb, Optimizer};
+/// use gradus::{Lamb, Optimizer};
 /// let mut opt = Lamb::new(0.05_f64);
 /// let mut x = [1.0, 2.0];
 /// for _ in 0..100 {
@@ -37,7 +37,7 @@ use crate::Error;
 ///     opt.step(&mut x, &g)?;
 /// }
 /// assert!(x.iter().all(|v| v.abs() < 0.5));
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -57,7 +57,7 @@ impl<T: Float> Lamb<T> {
     /// LAMB with learning rate `lr` and optax's defaults.
     ///
     /// ```
-    /// let opt = descent::Lamb::<f32>::new(1e-3);
+    /// let opt = gradus::Lamb::<f32>::new(1e-3);
     /// # let _ = opt;
     /// ```
     pub fn new(lr: T) -> Self {

@@ -26,12 +26,12 @@ use crate::Error;
 /// `optax/_src/alias.py::lion`, `optax/_src/transform.py::scale_by_lion`.
 ///
 /// ```
-/// use descent::{Lion, Optimizer};
+/// use gradus::{Lion, Optimizer};
 /// let mut opt = Lion::new(0.01_f64).weight_decay(0.0);
 /// let mut p = [1.0];
 /// opt.step(&mut p, &[3.0])?;
 /// assert_eq!(p[0], 0.99); // a signed step of exactly lr
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -48,7 +48,7 @@ impl<T: Float> Lion<T> {
     /// Lion with learning rate `lr` and optax's defaults.
     ///
     /// ```
-    /// let opt = descent::Lion::<f32>::new(1e-4);
+    /// let opt = gradus::Lion::<f32>::new(1e-4);
     /// # let _ = opt;
     /// ```
     pub fn new(lr: T) -> Self {

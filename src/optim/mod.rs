@@ -152,7 +152,7 @@ macro_rules! setters {
         $(#[$doc])*
         ///
         /// ```
-        #[doc = concat!("let opt = descent::", stringify!($ty), "::<f64>::new(0.1).", stringify!($name), "(", stringify!($($ex),+), ");")]
+        #[doc = concat!("let opt = gradus::", stringify!($ty), "::<f64>::new(0.1).", stringify!($name), "(", stringify!($($ex),+), ");")]
         /// # let _ = opt;
         /// ```
         pub fn $name(mut self, $($arg: $aty),+) -> Self {
@@ -197,12 +197,12 @@ macro_rules! common_setters {
         /// everything else (PyTorch's `maximize`). Default `false`.
         ///
         /// ```
-        /// use descent::Optimizer;
-        #[doc = concat!("let mut opt = descent::", stringify!($ty), "::new(0.1_f64).maximize(true);")]
+        /// use gradus::Optimizer;
+        #[doc = concat!("let mut opt = gradus::", stringify!($ty), "::new(0.1_f64).maximize(true);")]
         /// let mut p = [0.0];
         /// opt.step(&mut p, &[1.0])?;
         /// assert!(p[0] > 0.0); // moved up the gradient
-        /// # Ok::<(), descent::Error>(())
+        /// # Ok::<(), gradus::Error>(())
         /// ```
         pub fn maximize(mut self, maximize: bool) -> Self {
             self.common.maximize = maximize;
@@ -215,13 +215,13 @@ macro_rules! common_setters {
         /// guarantee finite gradients; a non-finite gradient then propagates into the parameters.
         ///
         /// ```
-        /// use descent::{Error, Optimizer};
-        #[doc = concat!("let mut opt = descent::", stringify!($ty), "::new(0.1_f64);")]
+        /// use gradus::{Error, Optimizer};
+        #[doc = concat!("let mut opt = gradus::", stringify!($ty), "::new(0.1_f64);")]
         /// let mut p = [1.0, 2.0];
         /// let err = opt.step(&mut p, &[0.5, f64::NAN]).unwrap_err();
         /// assert!(matches!(err, Error::NonFiniteGradient { index: 1, .. }));
         /// assert_eq!(p, [1.0, 2.0]);
-        #[doc = concat!("let fast = descent::", stringify!($ty), "::<f64>::new(0.1).check_finite(false);")]
+        #[doc = concat!("let fast = gradus::", stringify!($ty), "::<f64>::new(0.1).check_finite(false);")]
         /// # let _ = fast;
         /// ```
         pub fn check_finite(mut self, check: bool) -> Self {

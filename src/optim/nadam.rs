@@ -34,7 +34,7 @@ use crate::Error;
 /// Reference: Dozat (2016); `torch/optim/nadam.py::_single_tensor_nadam`.
 ///
 /// ```
-/// use descent::{NAdam, Optimizer};
+/// use gradus::{NAdam, Optimizer};
 /// let mut opt = NAdam::new(0.05_f64);
 /// let mut x = [1.0];
 /// for _ in 0..200 {
@@ -42,7 +42,7 @@ use crate::Error;
 ///     opt.step(&mut x, &g)?;
 /// }
 /// assert!(x[0].abs() < 0.05);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -64,7 +64,7 @@ impl<T: Float> NAdam<T> {
     /// NAdam with learning rate `lr` and PyTorch's defaults.
     ///
     /// ```
-    /// let opt = descent::NAdam::<f32>::new(2e-3);
+    /// let opt = gradus::NAdam::<f32>::new(2e-3);
     /// # let _ = opt;
     /// ```
     pub fn new(lr: T) -> Self {
@@ -100,7 +100,7 @@ impl<T: Float> NAdam<T> {
     /// The product of the momentum schedule `mu_1 * ... * mu_t` so far (1 before the first step).
     ///
     /// ```
-    /// let opt = descent::NAdam::<f64>::new(2e-3);
+    /// let opt = gradus::NAdam::<f64>::new(2e-3);
     /// assert_eq!(opt.mu_product(), 1.0);
     /// ```
     pub fn mu_product(&self) -> f64 {

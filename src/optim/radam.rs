@@ -34,7 +34,7 @@ use crate::Error;
 /// Reference: Liu et al. (2020); `torch/optim/radam.py::_single_tensor_radam`.
 ///
 /// ```
-/// use descent::{Optimizer, RAdam};
+/// use gradus::{Optimizer, RAdam};
 /// let mut opt = RAdam::new(0.1_f64);
 /// let mut x = [1.0];
 /// for _ in 0..200 {
@@ -42,7 +42,7 @@ use crate::Error;
 ///     opt.step(&mut x, &g)?;
 /// }
 /// assert!(x[0].abs() < 0.1);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -62,7 +62,7 @@ impl<T: Float> RAdam<T> {
     /// RAdam with learning rate `lr` and PyTorch's defaults.
     ///
     /// ```
-    /// let opt = descent::RAdam::<f32>::new(1e-3);
+    /// let opt = gradus::RAdam::<f32>::new(1e-3);
     /// # let _ = opt;
     /// ```
     pub fn new(lr: T) -> Self {

@@ -31,7 +31,7 @@ use crate::Error;
 /// Reference: Hinton's lecture 6e; `torch/optim/rmsprop.py::_single_tensor_rmsprop`.
 ///
 /// ```
-/// use descent::{Optimizer, RmsProp};
+/// use gradus::{Optimizer, RmsProp};
 /// let mut opt = RmsProp::new(0.01_f64).alpha(0.9);
 /// let mut x = [1.0, -1.0];
 /// for _ in 0..300 {
@@ -39,7 +39,7 @@ use crate::Error;
 ///     opt.step(&mut x, &g)?;
 /// }
 /// assert!(x.iter().all(|v| v.abs() < 0.05));
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -61,7 +61,7 @@ impl<T: Float> RmsProp<T> {
     /// RMSprop with learning rate `lr` and PyTorch's defaults.
     ///
     /// ```
-    /// let opt = descent::RmsProp::<f32>::new(1e-2);
+    /// let opt = gradus::RmsProp::<f32>::new(1e-2);
     /// # let _ = opt;
     /// ```
     pub fn new(lr: T) -> Self {
@@ -97,13 +97,13 @@ impl<T: Float> RmsProp<T> {
     /// Starts the squared-gradient average at `value` (`>= 0`) instead of 0.
     ///
     /// ```
-    /// use descent::{Optimizer, RmsProp};
+    /// use gradus::{Optimizer, RmsProp};
     /// // the notebook's RMSprop: s = 0.9*s + 0.1*g^2 from s = 1, p -= lr*g/sqrt(s)
     /// let mut opt = RmsProp::new(0.02_f64).alpha(0.9).eps(0.0).initial_square_avg(1.0);
     /// let mut p = [0.0];
     /// opt.step(&mut p, &[1.0])?;
     /// assert_eq!(p[0], -0.02);
-    /// # Ok::<(), descent::Error>(())
+    /// # Ok::<(), gradus::Error>(())
     /// ```
     pub fn initial_square_avg(mut self, value: T) -> Self {
         self.initial_square_avg = to_f64(value);

@@ -29,7 +29,7 @@ use crate::Error;
 /// Reference: Riedmiller & Braun (1993); `torch/optim/rprop.py::_single_tensor_rprop`.
 ///
 /// ```
-/// use descent::{Optimizer, Rprop};
+/// use gradus::{Optimizer, Rprop};
 /// let mut opt = Rprop::new(0.1_f64);
 /// let mut x = [1.0];
 /// for _ in 0..100 {
@@ -37,7 +37,7 @@ use crate::Error;
 ///     opt.step(&mut x, &g)?;
 /// }
 /// assert!(x[0].abs() < 1e-3);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -54,7 +54,7 @@ impl<T: Float> Rprop<T> {
     /// Rprop with initial step size `lr` and PyTorch's defaults.
     ///
     /// ```
-    /// let opt = descent::Rprop::<f32>::new(1e-2);
+    /// let opt = gradus::Rprop::<f32>::new(1e-2);
     /// # let _ = opt;
     /// ```
     pub fn new(lr: T) -> Self {
@@ -72,7 +72,7 @@ impl<T: Float> Rprop<T> {
     /// (default 0.5, 1.2).
     ///
     /// ```
-    /// let opt = descent::Rprop::new(1e-2_f64).etas(0.4, 1.5);
+    /// let opt = gradus::Rprop::new(1e-2_f64).etas(0.4, 1.5);
     /// # let _ = opt;
     /// ```
     pub fn etas(mut self, minus: T, plus: T) -> Self {
@@ -83,7 +83,7 @@ impl<T: Float> Rprop<T> {
     /// Smallest and largest step size: `0 <= min <= max` (default 1e-6, 50).
     ///
     /// ```
-    /// let opt = descent::Rprop::new(1e-2_f64).step_sizes(1e-8, 1.0);
+    /// let opt = gradus::Rprop::new(1e-2_f64).step_sizes(1e-8, 1.0);
     /// # let _ = opt;
     /// ```
     pub fn step_sizes(mut self, min: T, max: T) -> Self {

@@ -33,7 +33,7 @@ use crate::Error;
 /// (2013) for the momentum form.
 ///
 /// ```
-/// use descent::{Optimizer, Sgd};
+/// use gradus::{Optimizer, Sgd};
 /// let mut opt = Sgd::new(0.1).momentum(0.9).nesterov(true);
 /// let mut x = [3.0_f64, -2.0];
 /// for _ in 0..200 {
@@ -41,7 +41,7 @@ use crate::Error;
 ///     opt.step(&mut x, &g)?;
 /// }
 /// assert!(x.iter().all(|v| v.abs() < 1e-6));
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -60,12 +60,12 @@ impl<T: Float> Sgd<T> {
     /// SGD with learning rate `lr` and PyTorch's defaults for everything else.
     ///
     /// ```
-    /// use descent::{Optimizer, Sgd};
+    /// use gradus::{Optimizer, Sgd};
     /// let mut opt = Sgd::new(0.5_f32);
     /// let mut p = [1.0_f32];
     /// opt.step(&mut p, &[1.0])?;
     /// assert_eq!(p, [0.5]);
-    /// # Ok::<(), descent::Error>(())
+    /// # Ok::<(), gradus::Error>(())
     /// ```
     pub fn new(lr: T) -> Self {
         Sgd {
@@ -91,7 +91,7 @@ impl<T: Float> Sgd<T> {
     /// Dampening of the gradient's contribution to the momentum buffer, `>= 0` (default 0).
     ///
     /// ```
-    /// let opt = descent::Sgd::new(0.01_f64).momentum(0.9).dampening(0.9);
+    /// let opt = gradus::Sgd::new(0.01_f64).momentum(0.9).dampening(0.9);
     /// # let _ = opt;
     /// ```
     pub fn dampening(mut self, dampening: T) -> Self {
@@ -102,7 +102,7 @@ impl<T: Float> Sgd<T> {
     /// Nesterov momentum (default `false`); needs `momentum > 0` and `dampening == 0`.
     ///
     /// ```
-    /// let opt = descent::Sgd::new(0.01_f64).momentum(0.9).nesterov(true);
+    /// let opt = gradus::Sgd::new(0.01_f64).momentum(0.9).nesterov(true);
     /// # let _ = opt;
     /// ```
     pub fn nesterov(mut self, nesterov: bool) -> Self {
@@ -114,13 +114,13 @@ impl<T: Float> Sgd<T> {
     /// update from the first step (instead of PyTorch's "first buffer = first gradient").
     ///
     /// ```
-    /// use descent::{Optimizer, Sgd};
+    /// use gradus::{Optimizer, Sgd};
     /// // the notebook's momentum: s = 0.9*s + 0.1*g, s starting at 1
     /// let mut opt = Sgd::new(1e-4_f64).momentum(0.9).dampening(0.9).initial_buffer(1.0);
     /// let mut p = [1.0];
     /// opt.step(&mut p, &[2.0])?;
     /// assert!((p[0] - (1.0 - 1e-4 * (0.9 + 0.1 * 2.0))).abs() < 1e-15);
-    /// # Ok::<(), descent::Error>(())
+    /// # Ok::<(), gradus::Error>(())
     /// ```
     pub fn initial_buffer(mut self, value: T) -> Self {
         self.initial_buffer = Some(to_f64(value));

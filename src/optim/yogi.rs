@@ -26,7 +26,7 @@ use crate::Error;
 /// `optax/_src/transform.py::scale_by_yogi`.
 ///
 /// ```
-/// use descent::{Optimizer, Yogi};
+/// use gradus::{Optimizer, Yogi};
 /// let mut opt = Yogi::new(0.1_f64);
 /// let mut x = [1.0];
 /// for _ in 0..200 {
@@ -34,7 +34,7 @@ use crate::Error;
 ///     opt.step(&mut x, &g)?;
 /// }
 /// assert!(x[0].abs() < 0.1);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -54,7 +54,7 @@ impl<T: Float> Yogi<T> {
     /// Yogi with learning rate `lr` and optax's defaults.
     ///
     /// ```
-    /// let opt = descent::Yogi::<f32>::new(1e-2);
+    /// let opt = gradus::Yogi::<f32>::new(1e-2);
     /// # let _ = opt;
     /// ```
     pub fn new(lr: T) -> Self {
@@ -84,7 +84,7 @@ impl<T: Float> Yogi<T> {
     /// Starting value of both moments, `> 0` (default 1e-6).
     ///
     /// ```
-    /// let opt = descent::Yogi::new(1e-2_f64).initial_accumulator_value(1e-3);
+    /// let opt = gradus::Yogi::new(1e-2_f64).initial_accumulator_value(1e-3);
     /// # let _ = opt;
     /// ```
     pub fn initial_accumulator_value(mut self, value: T) -> Self {

@@ -24,14 +24,14 @@ use crate::{Error, Optimizer};
 /// and returns [`Error::NoSecondMoment`] for the others.
 ///
 /// ```
-/// use descent::{Adam, Optimizer, Schedule, SpikeAnnealing};
+/// use gradus::{Adam, Optimizer, Schedule, SpikeAnnealing};
 /// let mut opt = Adam::new(1.0_f64).betas(0.9, 0.95).eps(0.0)
 ///     .bias_correction(false).initial_moments(1.0, 1.0);
 /// let mut anneal = SpikeAnnealing::new(2.0, 4.0, 0.1);
 /// opt.step(&mut [1.0], &[10.0])?;              // v = 0.95 + 0.05*100 = 5.95
 /// anneal.step(&mut opt, None)?;                // sqrt(5.95) / 0.1 > 2: lr /= 4
 /// assert_eq!(opt.learning_rate(), 0.25);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -46,7 +46,7 @@ impl SpikeAnnealing {
     /// `reference` and follows the running minimum of `a`.
     ///
     /// ```
-    /// let s = descent::SpikeAnnealing::new(2.0, 4.0, 5500.0);
+    /// let s = gradus::SpikeAnnealing::new(2.0, 4.0, 5500.0);
     /// assert_eq!(s.reference(), 5500.0);
     /// ```
     pub fn new(threshold: f64, factor: f64, reference: f64) -> Self {
@@ -56,7 +56,7 @@ impl SpikeAnnealing {
     /// The notebook's settings: threshold 2, factor 4, `a_ref` 5500.
     ///
     /// ```
-    /// assert_eq!(descent::SpikeAnnealing::notebook(), descent::SpikeAnnealing::new(2.0, 4.0, 5500.0));
+    /// assert_eq!(gradus::SpikeAnnealing::notebook(), gradus::SpikeAnnealing::new(2.0, 4.0, 5500.0));
     /// ```
     pub fn notebook() -> Self {
         SpikeAnnealing::new(2.0, 4.0, 5500.0)
@@ -65,7 +65,7 @@ impl SpikeAnnealing {
     /// The current reference `a_ref` (the smallest `a` seen, or the initial value).
     ///
     /// ```
-    /// assert_eq!(descent::SpikeAnnealing::notebook().reference(), 5500.0);
+    /// assert_eq!(gradus::SpikeAnnealing::notebook().reference(), 5500.0);
     /// ```
     pub fn reference(&self) -> f64 {
         self.reference

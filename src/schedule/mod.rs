@@ -23,7 +23,7 @@ pub use torch::{
 /// rate in effect for the next step. The trait is object safe.
 ///
 /// ```
-/// use descent::{Error, Optimizer, Schedule, Sgd};
+/// use gradus::{Error, Optimizer, Schedule, Sgd};
 ///
 /// /// Halves the learning rate every call.
 /// struct Halve;
@@ -49,12 +49,12 @@ pub trait Schedule<T: Float> {
     /// continues where it was.
     ///
     /// ```
-    /// use descent::{LinearLr, Optimizer, Schedule, Sgd};
+    /// use gradus::{LinearLr, Optimizer, Schedule, Sgd};
     /// let mut opt = Sgd::new(0.1_f64);
     /// let mut warmup = LinearLr::new(0.5, 1.0, 4);
     /// warmup.start(&mut opt)?;
     /// assert_eq!(opt.learning_rate(), 0.05);
-    /// # Ok::<(), descent::Error>(())
+    /// # Ok::<(), gradus::Error>(())
     /// ```
     fn start(&mut self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
         let _ = optimizer;

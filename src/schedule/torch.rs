@@ -68,13 +68,13 @@ macro_rules! torch_schedule {
 /// `lr_t = lr_{t-1} * (t % step_size == 0 ? gamma : 1)`, i.e. `base * gamma^floor(t / step_size)`.
 ///
 /// ```
-/// use descent::{Optimizer, Schedule, Sgd, StepLr};
+/// use gradus::{Optimizer, Schedule, Sgd, StepLr};
 /// let mut opt = Sgd::new(1.0_f64);
 /// let mut s = StepLr::new(2, 0.5);
 /// s.start(&mut opt)?;
 /// let lrs: Vec<f64> = (0..5).map(|_| { let l = opt.learning_rate(); s.step(&mut opt, None).unwrap(); l }).collect();
 /// assert_eq!(lrs, [1.0, 1.0, 0.5, 0.5, 0.25]);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -88,7 +88,7 @@ impl StepLr {
     /// Decays by `gamma` every `step_size` (>= 1) steps.
     ///
     /// ```
-    /// let s = descent::StepLr::new(30, 0.1);
+    /// let s = gradus::StepLr::new(30, 0.1);
     /// # let _ = s;
     /// ```
     pub fn new(step_size: u64, gamma: f64) -> Self {
@@ -114,12 +114,12 @@ torch_schedule!(StepLr);
 /// Multiplies the rate by `gamma` at each milestone: `torch.optim.lr_scheduler.MultiStepLR`.
 ///
 /// ```
-/// use descent::{MultiStepLr, Optimizer, Schedule, Sgd};
+/// use gradus::{MultiStepLr, Optimizer, Schedule, Sgd};
 /// let mut opt = Sgd::new(1.0_f64);
 /// let mut s = MultiStepLr::new(&[1, 3], 0.1);
 /// for _ in 0..3 { s.step(&mut opt, None)?; }
 /// assert!((opt.learning_rate() - 0.01).abs() < 1e-15);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -133,7 +133,7 @@ impl MultiStepLr {
     /// Decays by `gamma` at each of `milestones` (a milestone listed `k` times decays by `gamma^k`).
     ///
     /// ```
-    /// let s = descent::MultiStepLr::new(&[30, 80], 0.1);
+    /// let s = gradus::MultiStepLr::new(&[30, 80], 0.1);
     /// # let _ = s;
     /// ```
     pub fn new(milestones: &[u64], gamma: f64) -> Self {
@@ -159,12 +159,12 @@ torch_schedule!(MultiStepLr);
 /// Multiplies the rate by `gamma` every step: `torch.optim.lr_scheduler.ExponentialLR`.
 ///
 /// ```
-/// use descent::{ExponentialLr, Optimizer, Schedule, Sgd};
+/// use gradus::{ExponentialLr, Optimizer, Schedule, Sgd};
 /// let mut opt = Sgd::new(1.0_f64);
 /// let mut s = ExponentialLr::new(0.5);
 /// s.step(&mut opt, None)?;
 /// assert_eq!(opt.learning_rate(), 0.5);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -177,7 +177,7 @@ impl ExponentialLr {
     /// Decays by `gamma` every step.
     ///
     /// ```
-    /// let s = descent::ExponentialLr::new(0.95);
+    /// let s = gradus::ExponentialLr::new(0.95);
     /// # let _ = s;
     /// ```
     pub fn new(gamma: f64) -> Self {
@@ -201,13 +201,13 @@ torch_schedule!(ExponentialLr);
 /// Closed form: `eta_min + (base - eta_min)*(1 + cos(pi*t/t_max))/2`.
 ///
 /// ```
-/// use descent::{CosineAnnealingLr, Optimizer, Schedule, Sgd};
+/// use gradus::{CosineAnnealingLr, Optimizer, Schedule, Sgd};
 /// let mut opt = Sgd::new(1.0_f64);
 /// let mut s = CosineAnnealingLr::new(4, 0.0);
 /// s.start(&mut opt)?;
 /// for _ in 0..2 { s.step(&mut opt, None)?; }
 /// assert!((opt.learning_rate() - 0.5).abs() < 1e-12);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -221,7 +221,7 @@ impl CosineAnnealingLr {
     /// Anneals over `t_max` (>= 1) steps down to `eta_min`.
     ///
     /// ```
-    /// let s = descent::CosineAnnealingLr::new(100, 0.0);
+    /// let s = gradus::CosineAnnealingLr::new(100, 0.0);
     /// # let _ = s;
     /// ```
     pub fn new(t_max: u64, eta_min: f64) -> Self {
@@ -251,12 +251,12 @@ torch_schedule!(CosineAnnealingLr);
 /// restarts at 0 and `t_i` is multiplied by `t_mult`.
 ///
 /// ```
-/// use descent::{CosineAnnealingWarmRestarts, Optimizer, Schedule, Sgd};
+/// use gradus::{CosineAnnealingWarmRestarts, Optimizer, Schedule, Sgd};
 /// let mut opt = Sgd::new(1.0_f64);
 /// let mut s = CosineAnnealingWarmRestarts::new(2, 1, 0.0);
 /// for _ in 0..2 { s.step(&mut opt, None)?; }
 /// assert_eq!(opt.learning_rate(), 1.0); // restarted
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -273,7 +273,7 @@ impl CosineAnnealingWarmRestarts {
     /// First period `t_0` (>= 1) steps, each next period `t_mult` (>= 1) times longer, floor `eta_min`.
     ///
     /// ```
-    /// let s = descent::CosineAnnealingWarmRestarts::new(10, 2, 0.0);
+    /// let s = gradus::CosineAnnealingWarmRestarts::new(10, 2, 0.0);
     /// # let _ = s;
     /// ```
     pub fn new(t_0: u64, t_mult: u64, eta_min: f64) -> Self {
@@ -305,7 +305,7 @@ torch_schedule!(CosineAnnealingWarmRestarts);
 /// steps: `torch.optim.lr_scheduler.LinearLR`. PyTorch's defaults are `(1/3, 1.0, 5)`.
 ///
 /// ```
-/// use descent::{LinearLr, Optimizer, Schedule, Sgd};
+/// use gradus::{LinearLr, Optimizer, Schedule, Sgd};
 /// let mut opt = Sgd::new(1.0_f64);
 /// let mut s = LinearLr::new(0.5, 1.0, 2);
 /// s.start(&mut opt)?;
@@ -313,7 +313,7 @@ torch_schedule!(CosineAnnealingWarmRestarts);
 /// s.step(&mut opt, None)?;
 /// s.step(&mut opt, None)?;
 /// assert_eq!(opt.learning_rate(), 1.0);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -329,7 +329,7 @@ impl LinearLr {
     /// (0 <= end_factor <= 1) in `total_iters` steps.
     ///
     /// ```
-    /// let s = descent::LinearLr::new(1.0 / 3.0, 1.0, 5);
+    /// let s = gradus::LinearLr::new(1.0 / 3.0, 1.0, 5);
     /// # let _ = s;
     /// ```
     pub fn new(start_factor: f64, end_factor: f64, total_iters: u64) -> Self {
@@ -368,13 +368,13 @@ torch_schedule!(LinearLr);
 /// momenta (0.85, 0.95).
 ///
 /// ```
-/// use descent::{OneCycleLr, Optimizer, Schedule, Sgd};
+/// use gradus::{OneCycleLr, Optimizer, Schedule, Sgd};
 /// let mut opt = Sgd::new(0.1_f64).momentum(0.9);
 /// let mut s = OneCycleLr::new(0.1, 100);
 /// s.start(&mut opt)?;
 /// assert!((opt.learning_rate() - 0.004).abs() < 1e-15);
 /// assert_eq!(Optimizer::momentum(&opt), Some(0.95));
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -394,7 +394,7 @@ impl OneCycleLr {
     /// A cycle peaking at `max_lr` over `total_steps` (>= 2) steps, with PyTorch's defaults.
     ///
     /// ```
-    /// let s = descent::OneCycleLr::new(0.1, 1000);
+    /// let s = gradus::OneCycleLr::new(0.1, 1000);
     /// # let _ = s;
     /// ```
     pub fn new(max_lr: f64, total_steps: u64) -> Self {
@@ -414,7 +414,7 @@ impl OneCycleLr {
     /// Fraction of the cycle spent increasing the rate, in `(0, 1)` (default 0.3).
     ///
     /// ```
-    /// let s = descent::OneCycleLr::new(0.1, 1000).pct_start(0.25);
+    /// let s = gradus::OneCycleLr::new(0.1, 1000).pct_start(0.25);
     /// # let _ = s;
     /// ```
     pub fn pct_start(mut self, pct_start: f64) -> Self {
@@ -425,7 +425,7 @@ impl OneCycleLr {
     /// Initial rate `max_lr/div_factor` and final rate `initial/final_div_factor` (default 25, 1e4).
     ///
     /// ```
-    /// let s = descent::OneCycleLr::new(0.1, 1000).div_factors(10.0, 100.0);
+    /// let s = gradus::OneCycleLr::new(0.1, 1000).div_factors(10.0, 100.0);
     /// # let _ = s;
     /// ```
     pub fn div_factors(mut self, div_factor: f64, final_div_factor: f64) -> Self {
@@ -438,7 +438,7 @@ impl OneCycleLr {
     /// cycling off.
     ///
     /// ```
-    /// let s = descent::OneCycleLr::new(0.1, 1000).cycle_momentum(Some((0.8, 0.9)));
+    /// let s = gradus::OneCycleLr::new(0.1, 1000).cycle_momentum(Some((0.8, 0.9)));
     /// # let _ = s;
     /// ```
     pub fn cycle_momentum(mut self, momenta: Option<(f64, f64)>) -> Self {
@@ -537,14 +537,14 @@ pub enum PlateauMode {
 /// [`Error::InvalidHyperparameter`] for `metric`.
 ///
 /// ```
-/// use descent::{Optimizer, PlateauMode, ReduceLrOnPlateau, Schedule, Sgd};
+/// use gradus::{Optimizer, PlateauMode, ReduceLrOnPlateau, Schedule, Sgd};
 /// let mut opt = Sgd::new(1.0_f64);
 /// let mut s = ReduceLrOnPlateau::new(PlateauMode::Min, 0.5, 1);
 /// for loss in [3.0, 2.0, 2.0, 2.0] {
 ///     s.step(&mut opt, Some(loss))?;
 /// }
 /// assert_eq!(opt.learning_rate(), 0.5);
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -566,7 +566,7 @@ impl ReduceLrOnPlateau {
     /// improvement.
     ///
     /// ```
-    /// use descent::{PlateauMode, ReduceLrOnPlateau};
+    /// use gradus::{PlateauMode, ReduceLrOnPlateau};
     /// let s = ReduceLrOnPlateau::new(PlateauMode::Min, 0.1, 10);
     /// # let _ = s;
     /// ```
@@ -588,7 +588,7 @@ impl ReduceLrOnPlateau {
     /// Relative improvement needed to count as better (default 1e-4).
     ///
     /// ```
-    /// let s = descent::ReduceLrOnPlateau::new(descent::PlateauMode::Min, 0.1, 10).threshold(1e-3);
+    /// let s = gradus::ReduceLrOnPlateau::new(gradus::PlateauMode::Min, 0.1, 10).threshold(1e-3);
     /// # let _ = s;
     /// ```
     pub fn threshold(mut self, threshold: f64) -> Self {
@@ -599,7 +599,7 @@ impl ReduceLrOnPlateau {
     /// Steps to wait after a reduction before counting again (default 0).
     ///
     /// ```
-    /// let s = descent::ReduceLrOnPlateau::new(descent::PlateauMode::Min, 0.1, 10).cooldown(5);
+    /// let s = gradus::ReduceLrOnPlateau::new(gradus::PlateauMode::Min, 0.1, 10).cooldown(5);
     /// # let _ = s;
     /// ```
     pub fn cooldown(mut self, cooldown: u64) -> Self {
@@ -610,7 +610,7 @@ impl ReduceLrOnPlateau {
     /// Lower bound of the rate (default 0).
     ///
     /// ```
-    /// let s = descent::ReduceLrOnPlateau::new(descent::PlateauMode::Min, 0.1, 10).min_lr(1e-6);
+    /// let s = gradus::ReduceLrOnPlateau::new(gradus::PlateauMode::Min, 0.1, 10).min_lr(1e-6);
     /// # let _ = s;
     /// ```
     pub fn min_lr(mut self, min_lr: f64) -> Self {
@@ -667,14 +667,14 @@ impl<T: Float> Schedule<T> for ReduceLrOnPlateau {
 /// the next schedule is started from it.
 ///
 /// ```
-/// use descent::{CosineAnnealingLr, LinearLr, Optimizer, Schedule, Sequential, Sgd};
+/// use gradus::{CosineAnnealingLr, LinearLr, Optimizer, Schedule, Sequential, Sgd};
 /// let mut opt = Sgd::new(1.0_f64);
 /// let mut s = Sequential::new(vec![Box::new(LinearLr::new(0.1, 1.0, 5)), Box::new(CosineAnnealingLr::new(10, 0.0))], &[5]);
 /// s.start(&mut opt)?;
 /// assert!((opt.learning_rate() - 0.1).abs() < 1e-15);
 /// for _ in 0..5 { s.step(&mut opt, None)?; }
 /// assert_eq!(opt.learning_rate(), 1.0); // warm-up done, cosine starts at the base rate
-/// # Ok::<(), descent::Error>(())
+/// # Ok::<(), gradus::Error>(())
 /// ```
 pub struct Sequential<T> {
     schedules: Vec<Box<dyn Schedule<T>>>,
@@ -688,7 +688,7 @@ impl<T: Float> Sequential<T> {
     /// one milestone fewer than schedules, in increasing order.
     ///
     /// ```
-    /// use descent::{ExponentialLr, Sequential, StepLr};
+    /// use gradus::{ExponentialLr, Sequential, StepLr};
     /// let s = Sequential::<f64>::new(vec![Box::new(StepLr::new(2, 0.5)), Box::new(ExponentialLr::new(0.9))], &[10]);
     /// # let _ = s;
     /// ```

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use descent::*;
+use gradus::*;
 use serde_json::Value;
 
 /// The notebook's 29 inputs.

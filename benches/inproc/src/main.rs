@@ -1,5 +1,5 @@
-//! descent's step and the hand-fused C kernels of `benches/compare.sh`, timed side by side in one
-//! process: the same gradient, buffers made once, and within each round the C kernel, descent's
+//! gradus's step and the hand-fused C kernels of `benches/compare.sh`, timed side by side in one
+//! process: the same gradient, buffers made once, and within each round the C kernel, gradus's
 //! unguarded step, its guarded step and the C kernel again, so that a ratio spans well under a
 //! second and neither side pays for a process or harness the other does not have.
 //!
@@ -8,7 +8,7 @@
 //! ```
 //! (`SHARED=...` where `bench/fused_adam.c` lives, default `../shared`; 15 rounds and N = 1e3 ..
 //! 1e7 by default.) f32, one thread; times are medians of batches of steps, ratios medians over
-//! rounds of descent's time over the mean of the two C times around it.
+//! rounds of gradus's time over the mean of the two C times around it.
 
 #[cfg(has_c)]
 mod c {
@@ -29,7 +29,7 @@ fn main() {
 
 #[cfg(has_c)]
 fn main() {
-    use descent::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
+    use gradus::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
     use std::time::Instant;
 
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -69,10 +69,10 @@ fn main() {
         ("rmsprop", |guard| Box::new(RmsProp::new(1e-3).check_finite(guard))),
         ("adagrad", |guard| Box::new(Adagrad::new(1e-2).check_finite(guard))),
     ];
-    println!("f32, 1 thread, one process, medians over {rounds} rounds (desc/C and guard/C: median [min, max])");
+    println!("f32, 1 thread, one process, medians over {rounds} rounds (gradus/C and guard/C: median [min, max])");
     println!(
         "{:<13}{:>9} {:>10} {:>10} {:>10}  {:>20}  {:>20}",
-        "rule", "N", "C kernel", "descent", "guarded", "desc/C", "guard/C"
+        "rule", "N", "C kernel", "gradus", "guarded", "gradus/C", "guard/C"
     );
     for (name, make) in rules {
         for &n in &sizes {
