@@ -76,4 +76,158 @@ pub enum Error {
         /// The norm that was computed.
         norm: f64,
     },
+    /// A tensor name given to a [`Layout`](crate::Layout) twice.
+    #[error("duplicate tensor `{name}` in the layout: every tensor needs its own name")]
+    DuplicateTensor {
+        /// The repeated name.
+        name: TensorName,
+    },
+    /// A tensor of a [`Layout`](crate::Layout) with no elements (a zero in its shape), or so
+    /// many that the layout's length overflows `usize`.
+    #[error("tensor `{name}` has {elements} elements: every tensor of a layout needs at least one (and the total must fit in usize)")]
+    EmptyTensor {
+        /// The tensor.
+        name: TensorName,
+        /// Its element count (0, or `usize::MAX` on overflow).
+        elements: usize,
+    },
+    /// A [`Groups`](crate::Groups) group names a tensor the layout does not have.
+    #[error("group {group} names tensor `{name}`, which the layout does not have")]
+    UnknownTensor {
+        /// The group (0-based, in the order added).
+        group: usize,
+        /// The name it gave.
+        name: TensorName,
+    },
+    /// A tensor of the layout is in no [`Groups`](crate::Groups) group.
+    #[error("tensor `{name}` is in no group: add it to one with `Groups::group`")]
+    UngroupedTensor {
+        /// The tensor.
+        name: TensorName,
+    },
+    /// A tensor named by two [`Groups`](crate::Groups) groups (or twice by one).
+    #[error(
+        "tensor `{name}` is in group {first} and again in group {second}: every tensor belongs to exactly one group"
+    )]
+    TensorInTwoGroups {
+        /// The tensor.
+        name: TensorName,
+        /// The first group naming it.
+        first: usize,
+        /// The later group naming it again.
+        second: usize,
+    },
+    /// A [`Groups`](crate::Groups) group with no tensors.
+    #[error("group {group} names no tensor")]
+    EmptyGroup {
+        /// The group.
+        group: usize,
+    },
+    /// A tensor passed to [`Groups::step_tensors`](crate::Groups::step_tensors) (or a
+    /// tensor-list clip) does not have its layout's length, or the count of tensors is wrong.
+    #[error("tensor `{name}`: the layout gives it {expected} elements but {found} were passed")]
+    TensorLength {
+        /// The tensor (`#<count>` when the number of tensors is wrong).
+        name: TensorName,
+        /// Its length in the layout (or the layout's tensor count).
+        expected: usize,
+        /// The length (or count) passed.
+        found: usize,
+    },
+    /// A hyperparameter of one group of a [`Groups`](crate::Groups) is outside its valid range.
+    #[error("group {group}: invalid hyperparameter `{name}` = {value}: {expected}")]
+    InvalidGroupHyperparameter {
+        /// The group (0-based, in the order added).
+        group: usize,
+        /// The hyperparameter's name, as the setter is called.
+        name: &'static str,
+        /// The offending value, as `f64`.
+        value: f64,
+        /// The valid range, in words.
+        expected: &'static str,
+    },
+    /// A saved [`Groups`](crate::Groups) does not fit the layout it is loaded into.
+    #[error(
+        "checkpoint does not fit: tensor {index} is `{found}` in the checkpoint but `{expected}` here ({what} differs)"
+    )]
+    LayoutMismatch {
+        /// Position of the first tensor that differs, in layout order.
+        index: usize,
+        /// What differs: "name", "shape", "group", "tensor count" or "group count".
+        what: &'static str,
+        /// The tensor here (empty past the end).
+        expected: TensorName,
+        /// The tensor in the checkpoint (empty past the end).
+        found: TensorName,
+    },
+}
+
+/// A tensor's name as an error carries it: inline (the [`Error`] enum stays `Copy` and needs no
+/// allocator), cut to its first 39 bytes at a character boundary.
+///
+/// ```
+/// use gradus::TensorName;
+/// let name = TensorName::new("encoder.layer0.attn.qkv.weight");
+/// assert_eq!(name.as_str(), "encoder.layer0.attn.qkv.weight");
+/// assert_eq!(name, "encoder.layer0.attn.qkv.weight");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TensorName {
+    len: u8,
+    bytes: [u8; TensorName::CAPACITY],
+}
+
+impl TensorName {
+    /// The longest name kept whole, in bytes.
+    pub const CAPACITY: usize = 39;
+
+    /// The name `name`, cut to [`CAPACITY`](TensorName::CAPACITY) bytes at a character boundary.
+    ///
+    /// ```
+    /// let long = "x".repeat(100);
+    /// assert_eq!(gradus::TensorName::new(&long).as_str().len(), 39);
+    /// ```
+    pub fn new(name: &str) -> Self {
+        let mut end = name.len().min(Self::CAPACITY);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut bytes = [0; Self::CAPACITY];
+        bytes[..end].copy_from_slice(&name.as_bytes()[..end]);
+        TensorName { len: end as u8, bytes }
+    }
+
+    /// The name.
+    ///
+    /// ```
+    /// assert_eq!(gradus::TensorName::new("b1").as_str(), "b1");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        // the bytes are a prefix of a `str` cut at a character boundary
+        core::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("")
+    }
+}
+
+impl core::fmt::Display for TensorName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::fmt::Debug for TensorName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq<&str> for TensorName {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<str> for TensorName {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
 }

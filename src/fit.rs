@@ -211,7 +211,7 @@ fn step<T: Float, O: Optimizer<T> + ?Sized>(
         crate::clip::clip_grad_value(grad, c);
     }
     if let Some(c) = options.clip_norm {
-        crate::clip::clip_grad_norm(grad, c, false)?;
+        crate::clip::clip_grad_norm(grad, c, crate::Norm::L2)?;
     }
     optimizer.step(params, grad)?;
     if let Some((s, Interval::Step)) = options.schedule.as_mut() {

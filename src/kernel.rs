@@ -204,6 +204,9 @@ pub(crate) fn guard<T: Float + Send + Sync>(
     if params.len() != grads.len() {
         return Err(Error::LengthMismatch { params: params.len(), grads: grads.len() });
     }
+    if params.is_empty() {
+        return Ok(()); // an empty step changes nothing, the state's size included
+    }
     if let Some(expected) = state_len {
         if expected != params.len() {
             return Err(Error::StateMismatch { expected, found: params.len() });
@@ -328,7 +331,7 @@ impl<'a, T: Float> Kernel<&'a [T]> for SumSq {
 // ---------------------------------------------------------------------------------------------
 // Driving a fused loop
 
-/// How many elements a kernel's input spans (the dispatch skips wide copies for tiny inputs).
+/// How many elements a kernel's input spans, and where its first cache line ends.
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(crate) trait Len {
     fn elements(&self) -> usize;
@@ -447,8 +450,7 @@ pub(crate) fn mul_add<T: Float, const FMA: bool>(a: T, b: T, c: T) -> T {
 /// Runs `kernel` over `lanes` on the best instruction set of this CPU.
 #[inline]
 pub(crate) fn run<L: Len, K: Kernel<L>>(kernel: &K, lanes: L) -> K::Output {
-    let n = lanes.elements();
-    crate::simd::dispatch(kernel, lanes, n)
+    crate::simd::dispatch(kernel, lanes)
 }
 
 /// From this many elements on, [`apply`] first runs the elements before the first cache-line
@@ -466,7 +468,7 @@ pub(crate) fn apply<L: Lanes, K: Kernel<L, Output = ()>>(kernel: &K, lanes: L) {
     let lanes = if n >= PEEL_FROM && head > 0 && head < n {
         let (first, rest) = lanes.split_at(head);
         // on the path of the whole step, so every element sees the same operations
-        crate::simd::dispatch(kernel, first, n);
+        crate::simd::dispatch(kernel, first);
         rest
     } else {
         lanes

@@ -84,7 +84,11 @@ mod error;
 #[forbid(unsafe_code)]
 mod fit;
 #[forbid(unsafe_code)]
+mod groups;
+#[forbid(unsafe_code)]
 mod kernel;
+#[forbid(unsafe_code)]
+mod layout;
 #[forbid(unsafe_code)]
 mod loss;
 #[forbid(unsafe_code)]
@@ -104,9 +108,11 @@ pub mod simd;
 #[forbid(unsafe_code)]
 mod state;
 
-pub use clip::{clip_grad_norm, clip_grad_value};
-pub use error::Error;
+pub use clip::{clip_grad_norm, clip_grad_norm_tensors, clip_grad_value, clip_grad_value_tensors, Norm};
+pub use error::{Error, TensorName};
 pub use fit::{fit, EpochCallback, EpochReport, FitOptions, FitReport, Stop};
+pub use groups::Groups;
+pub use layout::Layout;
 pub use loss::{sigmoid, AbsoluteError, Huber, LogLoss, Loss, SquaredError};
 pub use minimize::{minimize, MinimizeOptions, MinimizeReport};
 pub use model::{check_gradient, loss_gradient, Gradient, GradientCheck, Linear, Logistic};

@@ -47,6 +47,60 @@ pub trait Optimizer<T: Float> {
     /// ```
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), Error>;
 
+    /// Reports what the next [`step`](Optimizer::step) would reject about the configuration
+    /// alone (its hyperparameters), touching nothing, so that a configuration can be checked when
+    /// it is built or loaded rather than at the first step.
+    ///
+    /// ```
+    /// use gradus::{Adam, Error, Optimizer};
+    /// assert!(Adam::<f64>::new(1e-3).validate().is_ok());
+    /// let bad = Adam::<f64>::new(1e-3).betas(0.9, 1.5);
+    /// assert!(matches!(bad.validate(), Err(Error::InvalidHyperparameter { name: "beta2", .. })));
+    /// ```
+    fn validate(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Checks everything [`step`](Optimizer::step) checks before it writes (hyperparameters,
+    /// lengths, the state's size, and unless `check_finite(false)` the gradient), writing
+    /// nothing: `Ok` means `step(params, grads)` would succeed.
+    ///
+    /// Wrappers such as [`Groups`](crate::Groups) call `check` on every tensor before they
+    /// [`apply`](Optimizer::apply) any, which makes their step all-or-nothing. The default checks
+    /// [`validate`](Optimizer::validate) and the two lengths; a rule of your own should check
+    /// all that its `step` can reject.
+    ///
+    /// ```
+    /// use gradus::{Error, Optimizer, Sgd};
+    /// let opt = Sgd::new(0.1_f64);
+    /// assert!(opt.check(&[1.0, 2.0], &[0.5, 0.5]).is_ok());
+    /// assert!(matches!(opt.check(&[1.0, 2.0], &[0.5, f64::NAN]), Err(Error::NonFiniteGradient { index: 1, .. })));
+    /// ```
+    fn check(&self, params: &[T], grads: &[T]) -> Result<(), Error> {
+        self.validate()?;
+        if params.len() != grads.len() {
+            return Err(Error::LengthMismatch { params: params.len(), grads: grads.len() });
+        }
+        Ok(())
+    }
+
+    /// The update of [`step`](Optimizer::step) on inputs that [`check`](Optimizer::check) has
+    /// accepted, without checking them again. The rules of this crate never fail here; the
+    /// default calls `step` (and so checks again).
+    ///
+    /// ```
+    /// use gradus::{Optimizer, Sgd};
+    /// let mut opt = Sgd::new(0.5_f64);
+    /// let (mut p, g) = ([1.0], [1.0]);
+    /// opt.check(&p, &g)?;
+    /// opt.apply(&mut p, &g)?;
+    /// assert_eq!(p, [0.5]);
+    /// # Ok::<(), gradus::Error>(())
+    /// ```
+    fn apply(&mut self, params: &mut [T], grads: &[T]) -> Result<(), Error> {
+        self.step(params, grads)
+    }
+
     /// The learning rate used by the next step.
     ///
     /// ```
@@ -134,6 +188,76 @@ pub trait Optimizer<T: Float> {
         let _ = momentum;
         false
     }
+
+    /// The number of parameter groups, each with its own learning rate (and momentum): 1 for a
+    /// single rule, one per [`group`](crate::Groups::group) for [`Groups`](crate::Groups).
+    /// Schedules set every group's rate from that group's own base rate, as
+    /// `torch.optim.lr_scheduler` does over `param_groups`.
+    ///
+    /// ```
+    /// use gradus::{Optimizer, Sgd};
+    /// assert_eq!(Optimizer::<f64>::groups(&Sgd::new(0.1)), 1);
+    /// ```
+    fn groups(&self) -> usize {
+        1
+    }
+
+    /// The learning rate of group `group` (`None` past the last group).
+    ///
+    /// ```
+    /// use gradus::{Optimizer, Sgd};
+    /// let opt = Sgd::new(0.1_f64);
+    /// assert_eq!(opt.group_learning_rate(0), Some(0.1));
+    /// assert_eq!(opt.group_learning_rate(1), None);
+    /// ```
+    fn group_learning_rate(&self, group: usize) -> Option<T> {
+        (group == 0).then(|| self.learning_rate())
+    }
+
+    /// Sets the learning rate of group `group`; returns `false`, changing nothing, past the last
+    /// group. Validated by the next step.
+    ///
+    /// ```
+    /// use gradus::{Optimizer, Sgd};
+    /// let mut opt = Sgd::new(0.1_f64);
+    /// assert!(opt.set_group_learning_rate(0, 0.2));
+    /// assert!(!opt.set_group_learning_rate(1, 0.2));
+    /// assert_eq!(opt.learning_rate(), 0.2);
+    /// ```
+    fn set_group_learning_rate(&mut self, group: usize, lr: T) -> bool {
+        if group != 0 {
+            return false;
+        }
+        self.set_learning_rate(lr);
+        true
+    }
+
+    /// The momentum coefficient of group `group`, as [`momentum`](Optimizer::momentum).
+    ///
+    /// ```
+    /// use gradus::{Adam, Optimizer};
+    /// assert_eq!(Adam::<f64>::new(1e-3).group_momentum(0), Some(0.9));
+    /// ```
+    fn group_momentum(&self, group: usize) -> Option<T> {
+        if group == 0 {
+            self.momentum()
+        } else {
+            None
+        }
+    }
+
+    /// Sets the momentum coefficient of group `group`, as [`set_momentum`](Optimizer::set_momentum);
+    /// `false` if there is no such group or it has no momentum.
+    ///
+    /// ```
+    /// use gradus::{Adam, Optimizer};
+    /// let mut opt = Adam::new(1e-3_f64);
+    /// assert!(opt.set_group_momentum(0, 0.85));
+    /// assert_eq!(Optimizer::momentum(&opt), Some(0.85));
+    /// ```
+    fn set_group_momentum(&mut self, group: usize, momentum: T) -> bool {
+        group == 0 && self.set_momentum(momentum)
+    }
 }
 
 /// Implements `Optimizer` for a type by forwarding every method to the optimizer `$inner`
@@ -180,6 +304,46 @@ macro_rules! forward_optimizer {
             fn set_momentum(&mut self, momentum: T) -> bool {
                 let $s = self;
                 $inner.set_momentum(momentum)
+            }
+            #[inline]
+            fn validate(&self) -> Result<(), crate::Error> {
+                let $s = self;
+                crate::Optimizer::validate(&$inner)
+            }
+            #[inline]
+            fn check(&self, params: &[T], grads: &[T]) -> Result<(), crate::Error> {
+                let $s = self;
+                crate::Optimizer::check(&$inner, params, grads)
+            }
+            #[inline]
+            fn apply(&mut self, params: &mut [T], grads: &[T]) -> Result<(), crate::Error> {
+                let $s = self;
+                $inner.apply(params, grads)
+            }
+            #[inline]
+            fn groups(&self) -> usize {
+                let $s = self;
+                crate::Optimizer::groups(&$inner)
+            }
+            #[inline]
+            fn group_learning_rate(&self, group: usize) -> Option<T> {
+                let $s = self;
+                crate::Optimizer::group_learning_rate(&$inner, group)
+            }
+            #[inline]
+            fn set_group_learning_rate(&mut self, group: usize, lr: T) -> bool {
+                let $s = self;
+                $inner.set_group_learning_rate(group, lr)
+            }
+            #[inline]
+            fn group_momentum(&self, group: usize) -> Option<T> {
+                let $s = self;
+                crate::Optimizer::group_momentum(&$inner, group)
+            }
+            #[inline]
+            fn set_group_momentum(&mut self, group: usize, momentum: T) -> bool {
+                let $s = self;
+                $inner.set_group_momentum(group, momentum)
             }
         }
     };

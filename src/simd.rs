@@ -2,15 +2,16 @@
 //!
 //! Every rule's loop is compiled three times on x86-64: for the build target (SSE2 by default),
 //! for AVX2 + FMA and for AVX-512F. The first step detects what the CPU supports (cached in an
-//! atomic) and later steps jump straight to that copy; steps under 32 elements stay on the
-//! build-target copy, where a call into a wide one costs more than it saves.
+//! atomic) and later steps jump straight to that copy, whatever their size: an element's result
+//! never depends on the length of the slice it is in, so a model's tensors stepped one by one (in
+//! [`Groups`](crate::Groups)) get the same bits as one flat step.
 //!
 //! The wide copies fuse the multiply-adds of the PyTorch-family loops (SGD, Adam/AdamW in
 //! PyTorch's form, RMSprop, Adagrad, Adamax, NAdam, RAdam) into FMA instructions, as a C compiler
 //! does with `-O3 -march=native`: a step then rounds once where the portable copy rounds twice.
 //! Results differ from the portable path in the last bits of single roundings, far inside the
 //! 1e-9 parity tolerance; every other rule is bit-identical on every path. The parity tests run on
-//! each copy: `GRADUS_SIMD=scalar|avx2|avx512 cargo test` (a forced level also runs tiny steps),
+//! each copy: `GRADUS_SIMD=scalar|avx2|avx512 cargo test`,
 //! and `tests/simd_paths.rs` compares the paths directly. Within one path results do not depend
 //! on the chunking (`rayon`) or on where a slice starts in memory.
 //!
@@ -25,9 +26,9 @@
 //! ```
 #![allow(unsafe_code)]
 
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU8, Ordering};
 
-use crate::kernel::{Kernel, Len};
+use crate::kernel::Kernel;
 
 /// An instruction-set level the fused loops can run at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -42,9 +43,6 @@ pub enum Level {
 
 const UNKNOWN: u8 = 0;
 static LEVEL: AtomicU8 = AtomicU8::new(UNKNOWN);
-/// Whether the level was forced ([`force`] or `GRADUS_SIMD`): then even tiny steps run on it, so
-/// that the golden tests, whose problems have 2 to 7 parameters, exercise the forced path.
-static FORCED: AtomicBool = AtomicBool::new(false);
 
 impl Level {
     fn code(self) -> u8 {
@@ -104,7 +102,6 @@ fn init() -> Level {
     let best = detect();
     let env = from_env();
     let chosen = env.map_or(best, |l| l.min(best));
-    FORCED.store(env.is_some(), Ordering::Relaxed);
     LEVEL.store(chosen.code(), Ordering::Relaxed);
     chosen
 }
@@ -126,8 +123,7 @@ fn from_env() -> Option<Level> {
 
 /// Forces a level for the whole process (capped at what the CPU supports); returns the level now
 /// in force. Meant for tests and benchmarks that compare paths (results differ between levels
-/// only in the fused roundings described in the [module docs](self)). A forced level also runs
-/// steps under 32 elements.
+/// only in the fused roundings described in the [module docs](self)).
 ///
 /// ```
 /// use gradus::simd::{self, Level};
@@ -136,34 +132,23 @@ fn from_env() -> Option<Level> {
 /// ```
 pub fn force(level: Level) -> Level {
     let l = level.min(detect());
-    FORCED.store(true, Ordering::Relaxed);
     LEVEL.store(l.code(), Ordering::Relaxed);
     l
 }
 
-/// Below this many elements the build-target copy runs directly (unless a level was forced): a
-/// call into a wider copy costs more than it saves.
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
-const SMALL: usize = 32;
-
-/// Runs `kernel` over `lanes`, a part of a step over `total` elements, on the level in force
-/// (tiny steps on the build-target copy unless a level was forced).
+/// Runs `kernel` over `lanes` on the level in force, whatever their length (the result of an
+/// element must not depend on its slice's length).
 #[inline(always)]
-#[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(unused_variables))]
-pub(crate) fn dispatch<L: Len, K: Kernel<L>>(kernel: &K, lanes: L, total: usize) -> K::Output {
+pub(crate) fn dispatch<K: Kernel<L>, L>(kernel: &K, lanes: L) -> K::Output {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     {
-        // `level()` first: it reads `GRADUS_SIMD` (and sets `FORCED`) on the first call
-        let level = level();
-        if total >= SMALL || FORCED.load(Ordering::Relaxed) {
-            match level {
-                // SAFETY: `level()` never reports a level above `detect()`, which checked with
-                // `is_x86_feature_detected!` that this CPU supports every feature the function enables.
-                Level::Avx512 => return unsafe { x86::avx512(kernel, lanes) },
-                // SAFETY: as above, AVX2 and FMA were detected at run time.
-                Level::Avx2 => return unsafe { x86::avx2(kernel, lanes) },
-                Level::Scalar => {}
-            }
+        match level() {
+            // SAFETY: `level()` never reports a level above `detect()`, which checked with
+            // `is_x86_feature_detected!` that this CPU supports every feature the function enables.
+            Level::Avx512 => return unsafe { x86::avx512(kernel, lanes) },
+            // SAFETY: as above, AVX2 and FMA were detected at run time.
+            Level::Avx2 => return unsafe { x86::avx2(kernel, lanes) },
+            Level::Scalar => {}
         }
     }
     kernel.run::<false>(lanes)

@@ -73,3 +73,38 @@ fn no_rule_allocates_after_its_first_step() {
         assert_eq!(later, 0, "{name} allocated after its first step");
     }
 }
+
+#[test]
+fn groups_do_not_allocate_after_the_first_step() {
+    let layout =
+        gradus::Layout::new().tensor("w1", &[64, 32]).tensor("b1", &[32]).tensor("w2", &[32, 10]).tensor("b2", &[10]);
+    let mut bad_groups = Groups::new(layout.clone())
+        .group(&["w1", "w2"], AdamW::new(1e-3_f32).weight_decay(0.1))
+        .group(&["b1", "b2"], Sgd::new(1e-2).momentum(0.9))
+        .group(&[], Lamb::new(1e-3)); // an empty group is an error, found without allocating
+    let mut p = vec![0.5_f32; layout.len()];
+    let g = vec![0.01_f32; layout.len()];
+    assert_eq!(allocations(|| assert!(bad_groups.step(&mut p, &g).is_err())), 0);
+    let mut opt = Groups::new(layout.clone())
+        .group(&["w1", "w2"], AdamW::new(1e-3_f32).weight_decay(0.1))
+        .group(&["b1"], Sgd::new(1e-2).momentum(0.9))
+        .group(&["b2"], Lamb::new(1e-3));
+    let mut s = CosineAnnealingLr::new(100, 0.0);
+    s.start(&mut opt).unwrap();
+    assert!(allocations(|| opt.step(&mut p, &g).unwrap()) > 0);
+    let mut tensors: Vec<Vec<f32>> = layout.split(&p).unwrap().into_iter().map(<[f32]>::to_vec).collect();
+    let grads = layout.split(&g).unwrap();
+    let mut bad = g.clone();
+    bad[layout.len() - 1] = f32::NAN;
+    let later = allocations(|| {
+        for _ in 0..10 {
+            opt.step(&mut p, &g).unwrap();
+            s.step(&mut opt, None).unwrap();
+        }
+        let [a, b, c, d] = &mut tensors[..] else { unreachable!() };
+        opt.step_tensors(&mut [&mut a[..], &mut b[..], &mut c[..], &mut d[..]], &grads).unwrap();
+        clip_grad_norm(&mut p, 1.0, Norm::L2).unwrap();
+        assert!(opt.step(&mut p, &bad).is_err());
+    });
+    assert_eq!(later, 0, "Groups allocated after its first step");
+}

@@ -16,20 +16,52 @@ fn clip_grad_value_by_hand() {
 #[test]
 fn clip_grad_norm_by_hand() {
     let mut g = [3.0_f64, 4.0, 12.0]; // norm 13
-    let n = clip_grad_norm(&mut g, 6.5, true).unwrap();
+    let n = clip_grad_norm(&mut g, 6.5, Norm::L2).unwrap();
     assert_eq!(n, 13.0);
     let coef = 6.5 / (13.0 + 1e-6);
     assert_eq!(g, [3.0 * coef, 4.0 * coef, 12.0 * coef]);
     // below the limit: untouched
     let mut h = [0.3_f32, 0.4];
-    assert_eq!(clip_grad_norm(&mut h, 1.0, true).unwrap(), 0.5);
+    assert_eq!(clip_grad_norm(&mut h, 1.0, Norm::L2).unwrap(), 0.5);
     assert_eq!(h, [0.3, 0.4]);
-    // non-finite norm: error and untouched, or pass-through
+    // non-finite norm: error and untouched
     let mut bad = [1.0_f64, f64::INFINITY];
-    assert_eq!(clip_grad_norm(&mut bad, 1.0, true), Err(Error::NonFiniteNorm { norm: f64::INFINITY }));
+    assert_eq!(clip_grad_norm(&mut bad, 1.0, Norm::L2), Err(Error::NonFiniteNorm { norm: f64::INFINITY }));
     assert_eq!(bad, [1.0, f64::INFINITY]);
-    assert_eq!(clip_grad_norm(&mut bad, 1.0, false).unwrap(), f64::INFINITY);
-    assert!(matches!(clip_grad_norm(&mut [1.0_f64], -1.0, false), Err(Error::InvalidHyperparameter { .. })));
+    let mut nan = [f64::NAN, 1.0];
+    assert!(matches!(clip_grad_norm(&mut nan, 1.0, Norm::L1), Err(Error::NonFiniteNorm { .. })));
+    assert!(matches!(clip_grad_norm(&mut [1.0_f64], -1.0, Norm::L2), Err(Error::InvalidHyperparameter { .. })));
+    assert!(matches!(clip_grad_norm(&mut [1.0_f64], 1.0, Norm::P(f64::NAN)), Err(Error::InvalidHyperparameter { .. })));
+}
+
+#[test]
+fn clip_grad_norm_every_norm_type() {
+    // torch.nn.utils.clip_grad_norm_ with norm_type 1, 2, 3, inf, -inf, 0 on [3, -4, 0]
+    let g = [3.0_f64, -4.0, 0.0];
+    let cases = [
+        (Norm::L1, 7.0),
+        (Norm::L2, 5.0),
+        (Norm::P(3.0), (27.0_f64 + 64.0).powf(1.0 / 3.0)),
+        (Norm::Inf, 4.0),
+        (Norm::P(f64::INFINITY), 4.0),
+        (Norm::P(f64::NEG_INFINITY), 0.0),
+        (Norm::P(0.0), 2.0),
+    ];
+    for (norm, want) in cases {
+        let mut h = g;
+        let total = clip_grad_norm(&mut h, 1.0, norm).unwrap();
+        assert_eq!(total, want, "{norm:?}");
+        let coef = f64::min(1.0 / (want + 1e-6), 1.0);
+        assert_eq!(h, [3.0 * coef, -4.0 * coef, 0.0], "{norm:?}");
+    }
+    // over a tensor list: the norm of the tensors' norms
+    let (mut a, mut b) = ([3.0_f64], [-4.0_f64, 0.0]);
+    assert_eq!(clip_grad_norm_tensors(&mut [&mut a, &mut b], 100.0, Norm::L2).unwrap(), 5.0);
+    assert_eq!(clip_grad_norm_tensors(&mut [&mut a, &mut b], 100.0, Norm::L1).unwrap(), 7.0);
+    assert_eq!(clip_grad_norm_tensors(&mut [&mut a, &mut b], 100.0, Norm::Inf).unwrap(), 4.0);
+    let mut c = [f64::NAN];
+    assert!(clip_grad_norm_tensors(&mut [&mut a, &mut c], 1.0, Norm::L2).is_err());
+    assert_eq!(a, [3.0]);
 }
 
 fn line_data(n: usize) -> (Vec<f64>, Vec<f64>) {

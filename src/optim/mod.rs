@@ -111,10 +111,24 @@ macro_rules! impl_optimizer {
     ($ty:ident) => {
         impl<T: Float + Send + Sync> crate::Optimizer<T> for $ty<T> {
             fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), crate::Error> {
+                crate::Optimizer::check(self, params, grads)?;
+                if !params.is_empty() {
+                    crate::optim::Rule::update(self, params, grads);
+                }
+                Ok(())
+            }
+            fn validate(&self) -> Result<(), crate::Error> {
                 crate::kernel::non_negative("lr", self.common.lr)?;
-                crate::optim::Rule::validate(self)?;
-                crate::kernel::guard(params, grads, self.progress.len, self.common.check_finite)?;
-                crate::optim::Rule::update(self, params, grads);
+                crate::optim::Rule::validate(self)
+            }
+            fn check(&self, params: &[T], grads: &[T]) -> Result<(), crate::Error> {
+                crate::Optimizer::validate(self)?;
+                crate::kernel::guard(params, grads, self.progress.len, self.common.check_finite)
+            }
+            fn apply(&mut self, params: &mut [T], grads: &[T]) -> Result<(), crate::Error> {
+                if !params.is_empty() {
+                    crate::optim::Rule::update(self, params, grads);
+                }
                 Ok(())
             }
             fn learning_rate(&self) -> T {

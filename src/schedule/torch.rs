@@ -10,53 +10,65 @@ use crate::kernel::{self, cast, to_f64};
 use crate::schedule::Schedule;
 use crate::{Error, Optimizer};
 
-/// Where a torch-style schedule stands: the base rate and PyTorch's `last_epoch` counter.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// Where a torch-style schedule stands: each parameter group's base rate (torch's
+/// `initial_lr`) and PyTorch's `last_epoch` counter.
+#[derive(Clone, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 struct Clock {
-    base: Option<f64>,
+    bases: Vec<f64>,
     last_epoch: u64,
 }
 
 impl Clock {
-    /// Records the base rate (once) from the optimizer.
-    fn attach<T: Float>(&mut self, opt: &dyn Optimizer<T>) -> f64 {
-        *self.base.get_or_insert_with(|| to_f64(opt.learning_rate()))
+    /// Records every group's base rate (once) from the optimizer.
+    fn attach<T: Float>(&mut self, opt: &dyn Optimizer<T>) {
+        if self.bases.is_empty() {
+            self.bases = (0..opt.groups()).map(|g| lr(opt, g)).collect();
+        }
     }
 }
 
-fn lr<T: Float>(opt: &dyn Optimizer<T>) -> f64 {
-    to_f64(opt.learning_rate())
+/// The learning rate of group `g`.
+fn lr<T: Float>(opt: &dyn Optimizer<T>, g: usize) -> f64 {
+    opt.group_learning_rate(g).map_or(0.0, to_f64)
 }
 
-fn set_lr<T: Float>(opt: &mut dyn Optimizer<T>, lr: f64) {
-    opt.set_learning_rate(cast(lr));
+fn set_lr<T: Float>(opt: &mut dyn Optimizer<T>, g: usize, lr: f64) {
+    opt.set_group_learning_rate(g, cast(lr));
 }
 
 /// Implements `Schedule` for a torch-style schedule from two functions of the schedule:
-/// `initial(&self, base, current) -> lr at step 0` and `next(&mut self, base, current) -> lr`
-/// (called with `last_epoch` already advanced), plus a validation.
+/// `initial(&self, base, current) -> lr at step 0` and `next(&self, base, current) -> lr`
+/// (called with `last_epoch` already advanced, once per parameter group), a validation, and
+/// optionally `advance(&mut self)`, called once per step before `next`.
 macro_rules! torch_schedule {
     ($ty:ty) => {
+        torch_schedule!($ty, |_s: &mut $ty| {});
+    };
+    ($ty:ty, $advance:expr) => {
         impl<T: Float> Schedule<T> for $ty {
             fn start(&mut self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
                 self.validate()?;
-                if self.clock.base.is_some() {
+                if !self.clock.bases.is_empty() {
                     return Ok(()); // already attached (e.g. a resumed run)
                 }
-                let base = self.clock.attach(&*optimizer);
-                let current = lr(&*optimizer);
-                set_lr(optimizer, self.initial(base, current));
+                self.clock.attach(&*optimizer);
+                for (g, &base) in self.clock.bases.iter().enumerate() {
+                    let current = lr(&*optimizer, g);
+                    set_lr(optimizer, g, self.initial(base, current));
+                }
                 Ok(())
             }
 
             fn step(&mut self, optimizer: &mut dyn Optimizer<T>, _metric: Option<T>) -> Result<(), Error> {
                 self.validate()?;
-                let base = self.clock.attach(&*optimizer);
+                self.clock.attach(&*optimizer);
                 self.clock.last_epoch += 1;
-                let current = lr(&*optimizer);
-                let next = self.next(base, current);
-                set_lr(optimizer, next);
+                ($advance)(self);
+                for (g, &base) in self.clock.bases.iter().enumerate() {
+                    let current = lr(&*optimizer, g);
+                    set_lr(optimizer, g, self.next(base, current));
+                }
                 Ok(())
             }
         }
@@ -101,7 +113,7 @@ impl StepLr {
     fn initial(&self, _base: f64, current: f64) -> f64 {
         current
     }
-    fn next(&mut self, _base: f64, current: f64) -> f64 {
+    fn next(&self, _base: f64, current: f64) -> f64 {
         if self.clock.last_epoch % self.step_size == 0 {
             current * self.gamma
         } else {
@@ -145,7 +157,7 @@ impl MultiStepLr {
     fn initial(&self, _base: f64, current: f64) -> f64 {
         current
     }
-    fn next(&mut self, _base: f64, current: f64) -> f64 {
+    fn next(&self, _base: f64, current: f64) -> f64 {
         let hits = self.milestones.iter().filter(|&&m| m == self.clock.last_epoch).count();
         if hits == 0 {
             current
@@ -189,7 +201,7 @@ impl ExponentialLr {
     fn initial(&self, _base: f64, current: f64) -> f64 {
         current
     }
-    fn next(&mut self, _base: f64, current: f64) -> f64 {
+    fn next(&self, _base: f64, current: f64) -> f64 {
         current * self.gamma
     }
 }
@@ -234,7 +246,7 @@ impl CosineAnnealingLr {
     fn initial(&self, _base: f64, current: f64) -> f64 {
         current
     }
-    fn next(&mut self, base: f64, current: f64) -> f64 {
+    fn next(&self, base: f64, current: f64) -> f64 {
         let (t, tm, e) = (self.clock.last_epoch as f64, self.t_max as f64, self.eta_min);
         if (self.clock.last_epoch as i128 - 1 - self.t_max as i128).rem_euclid(2 * self.t_max as i128) == 0 {
             current + (base - e) * (1.0 - Float::cos(PI / tm)) / 2.0
@@ -290,16 +302,18 @@ impl CosineAnnealingWarmRestarts {
     fn at(&self, base: f64) -> f64 {
         self.eta_min + (base - self.eta_min) * (1.0 + Float::cos(PI * self.t_cur as f64 / self.t_i as f64)) / 2.0
     }
-    fn next(&mut self, base: f64, _current: f64) -> f64 {
+    fn advance(&mut self) {
         self.t_cur += 1;
         if self.t_cur >= self.t_i {
             self.t_cur -= self.t_i;
             self.t_i = self.t_i.saturating_mul(self.t_mult);
         }
+    }
+    fn next(&self, base: f64, _current: f64) -> f64 {
         self.at(base)
     }
 }
-torch_schedule!(CosineAnnealingWarmRestarts);
+torch_schedule!(CosineAnnealingWarmRestarts, CosineAnnealingWarmRestarts::advance);
 
 /// Linear warm-up (or decay) of a factor from `start_factor` to `end_factor` over `total_iters`
 /// steps: `torch.optim.lr_scheduler.LinearLR`. PyTorch's defaults are `(1/3, 1.0, 5)`.
@@ -347,7 +361,7 @@ impl LinearLr {
     fn initial(&self, _base: f64, current: f64) -> f64 {
         current * self.start_factor
     }
-    fn next(&mut self, _base: f64, current: f64) -> f64 {
+    fn next(&self, _base: f64, current: f64) -> f64 {
         let t = self.clock.last_epoch;
         if t > self.total_iters {
             return current;
@@ -379,7 +393,7 @@ torch_schedule!(LinearLr);
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct OneCycleLr {
-    max_lr: f64,
+    max_lrs: Vec<f64>,
     total_steps: u64,
     pct_start: f64,
     div_factor: f64,
@@ -398,8 +412,28 @@ impl OneCycleLr {
     /// # let _ = s;
     /// ```
     pub fn new(max_lr: f64, total_steps: u64) -> Self {
+        OneCycleLr::with_max_lrs(&[max_lr], total_steps)
+    }
+
+    /// A cycle over several parameter groups (a [`Groups`](crate::Groups)), group `g` peaking
+    /// at `max_lrs[g]`: torch's `OneCycleLR(max_lr=[...])`. A single value applies to every
+    /// group; otherwise the count must equal the optimizer's [`groups`](Optimizer::groups).
+    ///
+    /// ```
+    /// use gradus::{Groups, Layout, OneCycleLr, Schedule, Sgd};
+    /// let mut opt = Groups::new(Layout::new().tensor("w", &[2]).tensor("b", &[1]))
+    ///     .group(&["w"], Sgd::new(0.1_f64).momentum(0.9))
+    ///     .group(&["b"], Sgd::new(0.1).momentum(0.9));
+    /// let mut s = OneCycleLr::with_max_lrs(&[0.1, 1.0], 100);
+    /// s.start(&mut opt)?;
+    /// // each group starts at its own max_lr / div_factor (25)
+    /// assert!((opt.group_lr(0).unwrap() - 0.004).abs() < 1e-15);
+    /// assert!((opt.group_lr(1).unwrap() - 0.04).abs() < 1e-15);
+    /// # Ok::<(), gradus::Error>(())
+    /// ```
+    pub fn with_max_lrs(max_lrs: &[f64], total_steps: u64) -> Self {
         OneCycleLr {
-            max_lr,
+            max_lrs: max_lrs.to_vec(),
             total_steps,
             pct_start: 0.3,
             div_factor: 25.0,
@@ -450,7 +484,10 @@ impl OneCycleLr {
     }
 
     fn validate(&self) -> Result<(), Error> {
-        kernel::positive("max_lr", self.max_lr)?;
+        kernel::require(!self.max_lrs.is_empty(), "max_lrs", 0.0, "at least one max_lr")?;
+        for &m in &self.max_lrs {
+            kernel::positive("max_lr", m)?;
+        }
         kernel::require(self.total_steps >= 2, "total_steps", self.total_steps as f64, "at least 2")?;
         kernel::require(
             self.pct_start > 0.0 && self.pct_start < 1.0,
@@ -469,9 +506,9 @@ impl OneCycleLr {
         end + (start - end) / 2.0 * cos_out
     }
 
-    /// `(lr, momentum)` at step `t`.
-    fn at(&self, t: u64) -> (f64, f64) {
-        let initial = self.max_lr / self.div_factor;
+    /// `(lr, momentum)` at step `t` for a group peaking at `max_lr`.
+    fn at(&self, t: u64, max_lr: f64) -> (f64, f64) {
+        let initial = max_lr / self.div_factor;
         let min_lr = initial / self.final_div_factor;
         let (base_m, max_m) = self.momenta;
         let first_end = self.pct_start * self.total_steps as f64 - 1.0;
@@ -479,22 +516,33 @@ impl OneCycleLr {
         let t = t as f64;
         if t <= first_end {
             let pct = t / first_end;
-            (Self::anneal(initial, self.max_lr, pct), Self::anneal(max_m, base_m, pct))
+            (Self::anneal(initial, max_lr, pct), Self::anneal(max_m, base_m, pct))
         } else {
             let pct = (t - first_end) / (last_end - first_end);
-            (Self::anneal(self.max_lr, min_lr, pct), Self::anneal(base_m, max_m, pct))
+            (Self::anneal(max_lr, min_lr, pct), Self::anneal(base_m, max_m, pct))
         }
     }
 
     fn apply<T: Float>(&self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
-        let (lr, m) = self.at(self.last_epoch);
-        set_lr(optimizer, lr);
-        if self.cycle_momentum && !optimizer.set_momentum(cast(m)) {
+        let groups = optimizer.groups();
+        if self.max_lrs.len() != 1 && self.max_lrs.len() != groups {
             return Err(Error::InvalidHyperparameter {
-                name: "cycle_momentum",
-                value: m,
-                expected: "an optimizer with a momentum (or beta1); turn cycling off with cycle_momentum(None)",
+                name: "max_lrs",
+                value: self.max_lrs.len() as f64,
+                expected: "one max_lr per parameter group of the optimizer (or one for all)",
             });
+        }
+        for g in 0..groups {
+            let max_lr = self.max_lrs[if self.max_lrs.len() == 1 { 0 } else { g }];
+            let (lr, m) = self.at(self.last_epoch, max_lr);
+            set_lr(optimizer, g, lr);
+            if self.cycle_momentum && !optimizer.set_group_momentum(g, cast(m)) {
+                return Err(Error::InvalidHyperparameter {
+                    name: "cycle_momentum",
+                    value: m,
+                    expected: "an optimizer with a momentum (or beta1); turn cycling off with cycle_momentum(None)",
+                });
+            }
         }
         Ok(())
     }
@@ -648,10 +696,12 @@ impl<T: Float> Schedule<T> for ReduceLrOnPlateau {
             self.num_bad = 0;
         }
         if self.num_bad > self.patience {
-            let old = lr(&*optimizer);
-            let new = f64::max(old * self.factor, self.min_lr);
-            if old - new > self.eps {
-                set_lr(optimizer, new);
+            for g in 0..optimizer.groups() {
+                let old = lr(&*optimizer, g);
+                let new = f64::max(old * self.factor, self.min_lr);
+                if old - new > self.eps {
+                    set_lr(optimizer, g, new);
+                }
             }
             self.cooldown_counter = self.cooldown;
             self.num_bad = 0;
@@ -679,7 +729,7 @@ impl<T: Float> Schedule<T> for ReduceLrOnPlateau {
 pub struct Sequential<T> {
     schedules: Vec<Box<dyn Schedule<T>>>,
     milestones: Vec<u64>,
-    base: Option<f64>,
+    bases: Vec<f64>,
     count: u64,
 }
 
@@ -693,7 +743,7 @@ impl<T: Float> Sequential<T> {
     /// # let _ = s;
     /// ```
     pub fn new(schedules: Vec<Box<dyn Schedule<T>>>, milestones: &[u64]) -> Self {
-        Sequential { schedules, milestones: milestones.to_vec(), base: None, count: 0 }
+        Sequential { schedules, milestones: milestones.to_vec(), bases: Vec::new(), count: 0 }
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -711,6 +761,13 @@ impl<T: Float> Sequential<T> {
         )
     }
 
+    /// Records every group's base rate (once).
+    fn attach(&mut self, optimizer: &dyn Optimizer<T>) {
+        if self.bases.is_empty() {
+            self.bases = (0..optimizer.groups()).map(|g| lr(optimizer, g)).collect();
+        }
+    }
+
     fn current(&self) -> usize {
         self.milestones.iter().filter(|&&m| m <= self.count).count()
     }
@@ -719,20 +776,22 @@ impl<T: Float> Sequential<T> {
 impl<T: Float> Schedule<T> for Sequential<T> {
     fn start(&mut self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
         self.validate()?;
-        if self.base.is_some() {
+        if !self.bases.is_empty() {
             return Ok(()); // already attached
         }
-        self.base = Some(lr(&*optimizer));
+        self.attach(&*optimizer);
         self.schedules[0].start(optimizer)
     }
 
     fn step(&mut self, optimizer: &mut dyn Optimizer<T>, metric: Option<T>) -> Result<(), Error> {
         self.validate()?;
-        let base = *self.base.get_or_insert_with(|| lr(&*optimizer));
+        self.attach(&*optimizer);
         self.count += 1;
         let i = self.current();
         if i > 0 && self.milestones[i - 1] == self.count {
-            set_lr(optimizer, base);
+            for (g, &base) in self.bases.iter().enumerate() {
+                set_lr(optimizer, g, base);
+            }
             self.schedules[i].start(optimizer)
         } else {
             self.schedules[i].step(optimizer, metric)
