@@ -76,6 +76,26 @@ pub enum Error {
         /// The norm that was computed.
         norm: f64,
     },
+    /// A NaN or infinite value in the data given to [`fit`](crate::fit) or
+    /// [`evaluate`](crate::evaluate).
+    #[error("non-finite data: {what}[{index}] = {value} (clean or impute the data before training)")]
+    NonFiniteData {
+        /// Which input: "x" or "y".
+        what: &'static str,
+        /// Index of the first such value.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A sample's target the loss cannot take (a class label that is not a whole number in
+    /// `0..outputs`, for [`SoftmaxCrossEntropy`](crate::SoftmaxCrossEntropy)).
+    #[error("invalid target for sample {sample}: {value} (class labels are whole numbers from 0 to outputs - 1)")]
+    InvalidTarget {
+        /// Zero-based index of the sample.
+        sample: usize,
+        /// Its (first) target value.
+        value: f64,
+    },
     /// A tensor name given to a [`Layout`](crate::Layout) twice.
     #[error("duplicate tensor `{name}` in the layout: every tensor needs its own name")]
     DuplicateTensor {

@@ -11,7 +11,7 @@ use rand::SeedableRng;
 
 use crate::kernel::{cast, to_f64};
 use crate::loss::Loss;
-use crate::model::{loss_gradient, Gradient};
+use crate::model::Network;
 use crate::schedule::{Interval, Schedule};
 use crate::{Error, Optimizer};
 
@@ -24,6 +24,9 @@ pub struct EpochReport<T> {
     pub loss: T,
     /// Learning rate in effect at the end of the epoch (after any schedule step).
     pub lr: T,
+    /// Share of the epoch's samples the model classified right (each at the parameters before
+    /// its step), for a classifier's loss ([`Loss::correct`]); `None` for other losses.
+    pub accuracy: Option<T>,
     /// Wall time of the epoch (`None` without the `std` feature).
     pub elapsed: Option<Duration>,
 }
@@ -243,11 +246,19 @@ impl Clock {
 
 /// Trains `params` of `model` on samples `(x, y)` by the chain rule and `optimizer` steps.
 ///
-/// `x` holds the samples' features row after row (`y.len() * model.num_features()` values),
-/// `y` one target per sample. Each epoch visits the samples in order (or shuffled, see
-/// [`FitOptions::shuffle`]) in batches of [`FitOptions::batch_size`]; for each batch the
-/// gradient `dL/dθ = L'(ŷ, y)·dŷ/dθ` is averaged over the batch, optionally clipped, and one
-/// optimizer step is taken. A schedule, if any, is stepped after every step or every epoch.
+/// `x` holds the samples' features row after row (`samples * model.num_features()` values), `y`
+/// each sample's targets row after row (`samples * loss.targets(model.num_outputs())` values:
+/// one per output for the elementwise losses, one class label for [`SoftmaxCrossEntropy`]).
+/// Each epoch visits the samples in order (or shuffled, see [`FitOptions::shuffle`]) in batches
+/// of [`FitOptions::batch_size`]; for each batch the gradient `dL/dθ` (the loss's derivative
+/// with respect to the outputs, through the model's [`backward`](Network::backward)) is averaged
+/// over the batch, optionally clipped, and one optimizer step is taken. A schedule, if any, is
+/// stepped after every step or every epoch. Any [`Optimizer`] works, a [`Groups`] over the
+/// model's [`Layout`] included.
+///
+/// [`SoftmaxCrossEntropy`]: crate::SoftmaxCrossEntropy
+/// [`Groups`]: crate::Groups
+/// [`Layout`]: crate::Layout
 ///
 /// ```
 /// use gradus::{fit, FitOptions, Linear, Sgd, SquaredError};
@@ -265,9 +276,14 @@ impl Clock {
 ///
 /// # Errors
 ///
+/// Before anything is changed:
 /// - [`Error::EmptyData`] for no samples or no parameters, [`Error::ShapeMismatch`] when `x`,
 ///   `y` and `params` do not fit the model, [`Error::InvalidHyperparameter`] for
-///   `batch_size == 0` — all before anything is changed;
+///   `batch_size == 0`;
+/// - [`Error::NonFiniteData`] for a NaN or infinite value in `x` or `y` (with its index), and
+///   [`Error::InvalidTarget`] for a target the loss rejects (a class label out of range).
+///
+/// During training:
 /// - [`Error::Diverged`] when a sample's loss is NaN or infinite;
 /// - any error of the optimizer's step or the schedule.
 ///
@@ -284,11 +300,13 @@ pub fn fit<T, M, L, O>(
 ) -> Result<FitReport<T>, Error>
 where
     T: Float,
-    M: Gradient<T> + ?Sized,
+    M: Network<T> + ?Sized,
     L: Loss<T> + ?Sized,
     O: Optimizer<T> + ?Sized,
 {
     let features = model.num_features();
+    let outputs = model.num_outputs();
+    let targets = loss.targets(outputs);
     if y.is_empty() {
         return Err(Error::EmptyData { what: "y (no samples)" });
     }
@@ -298,22 +316,40 @@ where
     if params.len() != model.num_params() {
         return Err(Error::ShapeMismatch { what: "params", expected: model.num_params(), found: params.len() });
     }
-    let expected_x = y.len().saturating_mul(features);
+    if targets == 0 || y.len() % targets != 0 {
+        return Err(Error::ShapeMismatch {
+            what: "y (a multiple of the targets per sample)",
+            expected: targets,
+            found: y.len(),
+        });
+    }
+    let n = y.len() / targets;
+    let expected_x = n.saturating_mul(features);
     if x.len() != expected_x {
         return Err(Error::ShapeMismatch { what: "x (samples * features)", expected: expected_x, found: x.len() });
     }
     if options.batch_size == 0 {
         return Err(Error::InvalidHyperparameter { name: "batch_size", value: 0.0, expected: "at least 1" });
     }
+    if let Some(index) = x.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFiniteData { what: "x", index, value: to_f64(x[index]) });
+    }
+    if let Some(index) = y.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFiniteData { what: "y", index, value: to_f64(y[index]) });
+    }
+    if let Some(sample) = y.chunks_exact(targets).position(|t| !loss.valid_target(t, outputs)) {
+        return Err(Error::InvalidTarget { sample, value: to_f64(y[sample * targets]) });
+    }
+    let loss: &dyn Loss<T> = &loss;
 
     if let Some((s, _)) = options.schedule.as_mut() {
         s.start(&mut &mut *optimizer)?;
     }
-    let n = y.len();
     let mut order: Vec<usize> = (0..n).collect();
     let mut rng = options.shuffle.map(rand_chacha::ChaCha8Rng::seed_from_u64);
     let mut grad = vec![T::zero(); params.len()];
     let mut sample_grad = vec![T::zero(); if options.batch_size > 1 { params.len() } else { 0 }];
+    let (mut out, mut d_out) = (vec![T::zero(); outputs], vec![T::zero(); outputs]);
     let mut checkpoint = params.to_vec();
     let mut report = FitReport {
         epochs: Vec::with_capacity(options.epochs),
@@ -327,7 +363,13 @@ where
             order.shuffle(rng);
         }
         let mut total = 0.0_f64;
+        let mut right: Option<usize> = None;
         let result = (|| -> Result<(), Error> {
+            let mut tally = |out: &[T], target: &[T]| {
+                if let Some(ok) = loss.correct(out, target) {
+                    *right.get_or_insert(0) += usize::from(ok);
+                }
+            };
             if options.batch_size == 1 {
                 // per-sample steps: the gradient goes straight from the chain rule to the step;
                 // without clipping or a per-step schedule, straight to `Optimizer::step`
@@ -341,10 +383,12 @@ where
                 for j in 0..n {
                     let i = if shuffled { order[j] } else { j };
                     let xi = &x[i * features..(i + 1) * features];
-                    let l = loss_gradient(model, loss, params, xi, y[i], &mut grad);
+                    let yi = &y[i * targets..(i + 1) * targets];
+                    let l = model.sample_gradient(loss, params, xi, yi, &mut out, &mut d_out, &mut grad);
                     if !l.is_finite() {
                         return Err(Error::Diverged { epoch, sample: i });
                     }
+                    tally(&out, yi);
                     total += to_f64(l);
                     if plain {
                         optimizer.step(params, &grad)?;
@@ -358,11 +402,13 @@ where
                 let mut batch_loss = 0.0_f64;
                 for (k, &i) in batch.iter().enumerate() {
                     let xi = &x[i * features..(i + 1) * features];
+                    let yi = &y[i * targets..(i + 1) * targets];
                     let target = if k == 0 { &mut grad[..] } else { &mut sample_grad[..] };
-                    let l = loss_gradient(model, loss, params, xi, y[i], target);
+                    let l = model.sample_gradient(loss, params, xi, yi, &mut out, &mut d_out, target);
                     if !l.is_finite() {
                         return Err(Error::Diverged { epoch, sample: i });
                     }
+                    tally(&out, yi);
                     if k > 0 {
                         for (g, &s) in grad.iter_mut().zip(&sample_grad) {
                             *g = *g + s;
@@ -389,7 +435,8 @@ where
             return Err(e);
         }
         checkpoint.copy_from_slice(params);
-        let e = EpochReport { epoch, loss: mean, lr: optimizer.learning_rate(), elapsed: clock.elapsed() };
+        let accuracy = right.map(|r| cast(r as f64 / n as f64));
+        let e = EpochReport { epoch, loss: mean, lr: optimizer.learning_rate(), accuracy, elapsed: clock.elapsed() };
         report.epochs.push(e);
         report.final_lr = e.lr;
         if options.target_loss.is_some_and(|t| mean <= t) {
@@ -404,4 +451,68 @@ where
         }
     }
     Ok(report)
+}
+
+/// Mean loss and (for a classifier's loss) accuracy of `model` at `params` over samples `(x,
+/// y)`, laid out as for [`fit`]: what to report on a held-out split.
+///
+/// ```
+/// use gradus::{evaluate, Linear, SquaredError};
+/// let e = evaluate(&Linear::new(1), &SquaredError, &[1.0, 2.0], &[1.0, 2.0], &[3.0, 6.0])?;
+/// assert_eq!(e.loss, 0.5); // predictions 3 and 5
+/// assert_eq!(e.accuracy, None);
+/// # Ok::<(), gradus::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// As `fit`'s checks of the data: [`Error::EmptyData`], [`Error::ShapeMismatch`],
+/// [`Error::NonFiniteData`], [`Error::InvalidTarget`].
+pub fn evaluate<T, M, L>(model: &M, loss: &L, params: &[T], x: &[T], y: &[T]) -> Result<Evaluation<T>, Error>
+where
+    T: Float,
+    M: Network<T> + ?Sized,
+    L: Loss<T> + ?Sized,
+{
+    let (features, outputs) = (model.num_features(), model.num_outputs());
+    let targets = loss.targets(outputs);
+    if y.is_empty() || targets == 0 {
+        return Err(Error::EmptyData { what: "y (no samples)" });
+    }
+    if params.len() != model.num_params() {
+        return Err(Error::ShapeMismatch { what: "params", expected: model.num_params(), found: params.len() });
+    }
+    let n = y.len() / targets;
+    if y.len() % targets != 0 || x.len() != n.saturating_mul(features) {
+        return Err(Error::ShapeMismatch { what: "x (samples * features)", expected: n * features, found: x.len() });
+    }
+    if let Some(index) = x.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFiniteData { what: "x", index, value: to_f64(x[index]) });
+    }
+    if let Some(index) = y.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFiniteData { what: "y", index, value: to_f64(y[index]) });
+    }
+    if let Some(sample) = y.chunks_exact(targets).position(|t| !loss.valid_target(t, outputs)) {
+        return Err(Error::InvalidTarget { sample, value: to_f64(y[sample * targets]) });
+    }
+    let (mut out, mut d) = (vec![T::zero(); outputs], vec![T::zero(); outputs]);
+    let (mut total, mut right) = (0.0_f64, None::<usize>);
+    for (xi, yi) in x.chunks_exact(features.max(1)).zip(y.chunks_exact(targets)).take(n) {
+        let xi = if features == 0 { &[][..] } else { xi };
+        model.forward(params, xi, &mut out);
+        total += to_f64(loss.loss_outputs(&out, yi, &mut d));
+        if let Some(ok) = loss.correct(&out, yi) {
+            *right.get_or_insert(0) += usize::from(ok);
+        }
+    }
+    Ok(Evaluation { loss: cast(total / n as f64), accuracy: right.map(|r| cast(r as f64 / n as f64)) })
+}
+
+/// What [`evaluate`] measured.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation<T> {
+    /// Mean loss over the samples.
+    pub loss: T,
+    /// Share classified right, for a classifier's loss; `None` otherwise.
+    pub accuracy: Option<T>,
 }

@@ -110,12 +110,12 @@ mod state;
 
 pub use clip::{clip_grad_norm, clip_grad_norm_tensors, clip_grad_value, clip_grad_value_tensors, Norm};
 pub use error::{Error, TensorName};
-pub use fit::{fit, EpochCallback, EpochReport, FitOptions, FitReport, Stop};
+pub use fit::{evaluate, fit, EpochCallback, EpochReport, Evaluation, FitOptions, FitReport, Stop};
 pub use groups::Groups;
 pub use layout::Layout;
-pub use loss::{sigmoid, AbsoluteError, Huber, LogLoss, Loss, SquaredError};
+pub use loss::{sigmoid, AbsoluteError, Huber, LogLoss, Loss, SoftmaxCrossEntropy, SquaredError};
 pub use minimize::{minimize, MinimizeOptions, MinimizeReport};
-pub use model::{check_gradient, loss_gradient, Gradient, GradientCheck, Linear, Logistic};
+pub use model::{check_backward, check_gradient, loss_gradient, Gradient, GradientCheck, Linear, Logistic, Network};
 pub use optim::{
     AdaBelief, Adadelta, Adagrad, Adam, AdamW, Adamax, Asgd, Lamb, Lion, NAdam, RAdam, RmsProp, Rprop, Sgd, Yogi,
 };

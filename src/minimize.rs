@@ -5,36 +5,37 @@ use alloc::vec;
 use num_traits::Float;
 
 use crate::kernel::{sqrt, sum_sq, to_f64};
-use crate::{Error, Optimizer};
+use crate::{Error, Norm, Optimizer, Schedule};
 
-/// Stopping rules of [`minimize`].
+/// Options of [`minimize`]: stopping rules, gradient clipping and a schedule.
 ///
 /// ```
-/// let opts = gradus::MinimizeOptions::new(10_000).loss_tol(1e-12).grad_tol(1e-10);
+/// let opts = gradus::MinimizeOptions::<f64>::new(10_000).loss_tol(1e-12).grad_tol(1e-10);
 /// # let _ = opts;
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct MinimizeOptions {
+pub struct MinimizeOptions<'a, T = f64> {
     max_iters: usize,
     loss_tol: Option<f64>,
     grad_tol: Option<f64>,
+    clip_norm: Option<T>,
+    schedule: Option<&'a mut dyn Schedule<T>>,
 }
 
-impl MinimizeOptions {
+impl<'a, T: Float> MinimizeOptions<'a, T> {
     /// At most `max_iters` optimizer steps; no other stopping rule.
     ///
     /// ```
-    /// let opts = gradus::MinimizeOptions::new(100);
+    /// let opts = gradus::MinimizeOptions::<f64>::new(100);
     /// # let _ = opts;
     /// ```
     pub fn new(max_iters: usize) -> Self {
-        MinimizeOptions { max_iters, loss_tol: None, grad_tol: None }
+        MinimizeOptions { max_iters, loss_tol: None, grad_tol: None, clip_norm: None, schedule: None }
     }
 
     /// Stop once the function value is `<= tol`.
     ///
     /// ```
-    /// let opts = gradus::MinimizeOptions::new(100).loss_tol(1e-6);
+    /// let opts = gradus::MinimizeOptions::<f64>::new(100).loss_tol(1e-6);
     /// # let _ = opts;
     /// ```
     pub fn loss_tol(mut self, tol: f64) -> Self {
@@ -45,11 +46,36 @@ impl MinimizeOptions {
     /// Stop once the gradient's L2 norm is `<= tol`.
     ///
     /// ```
-    /// let opts = gradus::MinimizeOptions::new(100).grad_tol(1e-8);
+    /// let opts = gradus::MinimizeOptions::<f64>::new(100).grad_tol(1e-8);
     /// # let _ = opts;
     /// ```
     pub fn grad_tol(mut self, tol: f64) -> Self {
         self.grad_tol = Some(tol);
+        self
+    }
+
+    /// Clips each step's gradient to L2 norm `max_norm` ([`clip_grad_norm`](crate::clip_grad_norm))
+    /// before the step (the reported `grad_norm` is the norm before clipping).
+    ///
+    /// ```
+    /// let opts = gradus::MinimizeOptions::<f64>::new(100).clip_norm(1.0);
+    /// # let _ = opts;
+    /// ```
+    pub fn clip_norm(mut self, max_norm: T) -> Self {
+        self.clip_norm = Some(max_norm);
+        self
+    }
+
+    /// Steps `schedule` after every optimizer step, fed the loss before it (attached to the
+    /// optimizer with [`Schedule::start`] when `minimize` begins).
+    ///
+    /// ```
+    /// let mut cosine = gradus::CosineAnnealingLr::new(1000, 0.0);
+    /// let opts = gradus::MinimizeOptions::<f64>::new(1000).schedule(&mut cosine);
+    /// # let _ = opts;
+    /// ```
+    pub fn schedule(mut self, schedule: &'a mut dyn Schedule<T>) -> Self {
+        self.schedule = Some(schedule);
         self
     }
 }
@@ -95,7 +121,7 @@ pub fn minimize<T, F, O>(
     mut f: F,
     x: &mut [T],
     optimizer: &mut O,
-    options: MinimizeOptions,
+    mut options: MinimizeOptions<'_, T>,
 ) -> Result<MinimizeReport<T>, Error>
 where
     T: Float,
@@ -104,6 +130,9 @@ where
 {
     if x.is_empty() {
         return Err(Error::EmptyData { what: "x" });
+    }
+    if let Some(s) = options.schedule.as_mut() {
+        s.start(&mut &mut *optimizer)?;
     }
     let mut grad = vec![T::zero(); x.len()];
     let mut previous = x.to_vec();
@@ -121,7 +150,13 @@ where
             return Ok(MinimizeReport { iterations, loss, grad_norm, converged });
         }
         previous.copy_from_slice(x);
+        if let Some(max) = options.clip_norm {
+            crate::clip_grad_norm(&mut grad, max, Norm::L2)?;
+        }
         optimizer.step(x, &grad)?;
+        if let Some(s) = options.schedule.as_mut() {
+            s.step(&mut &mut *optimizer, Some(loss))?;
+        }
         iterations += 1;
     }
 }

@@ -251,3 +251,157 @@ pub fn loss_gradient<T: Float, M: Gradient<T> + ?Sized, L: Loss<T> + ?Sized>(
     let prediction = model.chain_rule(params, x, &|prediction| loss.derivative(prediction, y), grad);
     loss.loss(prediction, y)
 }
+
+/// A differentiable model with several outputs per sample (an MLP's logits, say): the forward
+/// pass and the backward pass (the vector-Jacobian product) that [`fit`](crate::fit) chains
+/// with a [`Loss`]'s [`loss_outputs`](Loss::loss_outputs).
+///
+/// Every single-output [`Gradient`] model is a `Network` with one output, through a blanket
+/// implementation that keeps its chain-rule path (so the notebook's per-sample steps are
+/// unchanged); implement `Network` directly for a model with several outputs. `backward` may
+/// recompute what `forward` computed: `fit` calls `forward` and then `backward` on the same
+/// sample and parameters.
+///
+/// ```
+/// use gradus::{check_backward, Network};
+///
+/// /// `out = W x` for a 2x2 matrix `W` (the parameters, row-major).
+/// struct Matrix;
+/// impl Network<f64> for Matrix {
+///     fn num_params(&self) -> usize { 4 }
+///     fn num_features(&self) -> usize { 2 }
+///     fn num_outputs(&self) -> usize { 2 }
+///     fn forward(&self, w: &[f64], x: &[f64], out: &mut [f64]) {
+///         out[0] = w[0] * x[0] + w[1] * x[1];
+///         out[1] = w[2] * x[0] + w[3] * x[1];
+///     }
+///     fn backward(&self, _w: &[f64], x: &[f64], d_out: &[f64], grad: &mut [f64]) {
+///         grad.copy_from_slice(&[d_out[0] * x[0], d_out[0] * x[1], d_out[1] * x[0], d_out[1] * x[1]]);
+///     }
+/// }
+/// let check = check_backward(&Matrix, &[1.0, 2.0, 3.0, 4.0], &[0.5, -1.0], 1e-6);
+/// assert!(check.worst_relative_error < 1e-8);
+/// ```
+pub trait Network<T: Float> {
+    /// Number of parameters.
+    fn num_params(&self) -> usize;
+    /// Number of input features per sample.
+    fn num_features(&self) -> usize;
+    /// Number of outputs per sample.
+    fn num_outputs(&self) -> usize;
+    /// Writes the outputs for input `x` into `out` (`num_outputs` long).
+    fn forward(&self, params: &[T], x: &[T], out: &mut [T]);
+    /// Writes `grad = (d outputs / d params)^T d_out`, the gradient of `sum_k d_out[k]*out[k]`
+    /// with respect to the parameters, into `grad` (`num_params` long).
+    fn backward(&self, params: &[T], x: &[T], d_out: &[T], grad: &mut [T]);
+
+    /// One sample's loss and its gradient `grad` with respect to the parameters: `forward`,
+    /// the loss's [`loss_outputs`](Loss::loss_outputs) into `d_out`, `backward`. Leaves the
+    /// outputs in `out`. (The blanket implementation for [`Gradient`] models runs their fused
+    /// chain rule instead, with the same result.)
+    ///
+    /// ```
+    /// use gradus::{Linear, Network, SquaredError};
+    /// let (mut out, mut d, mut g) = ([0.0], [0.0], [0.0; 2]);
+    /// let l = Linear::new(1).sample_gradient(&SquaredError, &[1.0, 2.0], &[3.0], &[5.0], &mut out, &mut d, &mut g);
+    /// assert_eq!((l, out[0], g), (4.0, 7.0, [4.0, 12.0]));
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn sample_gradient(
+        &self,
+        loss: &dyn Loss<T>,
+        params: &[T],
+        x: &[T],
+        target: &[T],
+        out: &mut [T],
+        d_out: &mut [T],
+        grad: &mut [T],
+    ) -> T {
+        self.forward(params, x, out);
+        let l = loss.loss_outputs(out, target, d_out);
+        self.backward(params, x, d_out, grad);
+        l
+    }
+}
+
+impl<T: Float, M: Gradient<T> + ?Sized> Network<T> for M {
+    #[inline]
+    fn num_params(&self) -> usize {
+        Gradient::num_params(self)
+    }
+    #[inline]
+    fn num_features(&self) -> usize {
+        Gradient::num_features(self)
+    }
+    #[inline]
+    fn num_outputs(&self) -> usize {
+        1
+    }
+    #[inline]
+    fn forward(&self, params: &[T], x: &[T], out: &mut [T]) {
+        out[0] = self.predict(params, x);
+    }
+    #[inline]
+    fn backward(&self, params: &[T], x: &[T], d_out: &[T], grad: &mut [T]) {
+        let d = d_out[0];
+        self.chain_rule(params, x, &|_| d, grad);
+    }
+    #[inline(always)]
+    fn sample_gradient(
+        &self,
+        loss: &dyn Loss<T>,
+        params: &[T],
+        x: &[T],
+        target: &[T],
+        out: &mut [T],
+        _d_out: &mut [T],
+        grad: &mut [T],
+    ) -> T {
+        // `loss_gradient`'s operations, keeping the prediction
+        let y = target[0];
+        let prediction = self.chain_rule(params, x, &|prediction| loss.derivative(prediction, y), grad);
+        out[0] = prediction;
+        loss.loss(prediction, y)
+    }
+}
+
+/// Compares a [`Network`]'s `backward` with central differences of its `forward`, on the
+/// gradient of `sum_k w_k*out_k` with `w_k = (k + 1) / outputs` (so every output counts, each
+/// with its own weight); the [`check_gradient`] of models with several outputs.
+///
+/// ```
+/// use gradus::{check_backward, Linear};
+/// let check = check_backward(&Linear::new(2), &[0.5, -1.0, 2.0], &[3.0, 4.0], 1e-6);
+/// assert!(check.worst_relative_error < 1e-8);
+/// ```
+pub fn check_backward<T: Float, M: Network<T> + ?Sized>(model: &M, params: &[T], x: &[T], step: f64) -> GradientCheck {
+    use crate::kernel::{cast, to_f64};
+    let k = model.num_outputs();
+    let weights: alloc::vec::Vec<T> = (0..k).map(|i| cast((i + 1) as f64 / k as f64)).collect();
+    let mut out = alloc::vec![T::zero(); k];
+    let weighted = |p: &[T], out: &mut [T]| -> f64 {
+        model.forward(p, x, out);
+        out.iter().zip(&weights).map(|(&o, &w)| to_f64(o) * to_f64(w)).sum()
+    };
+    let mut analytic = alloc::vec![T::zero(); params.len()];
+    model.backward(params, x, &weights, &mut analytic);
+    let mut probe = params.to_vec();
+    let mut worst = GradientCheck { worst_relative_error: 0.0, index: 0, analytic: 0.0, numeric: 0.0 };
+    for i in 0..params.len() {
+        let p = to_f64(params[i]);
+        let h = step * p.abs().max(1.0);
+        probe[i] = cast(p + h);
+        let up = weighted(&probe, &mut out);
+        probe[i] = cast(p - h);
+        let down = weighted(&probe, &mut out);
+        probe[i] = params[i];
+        let numeric = (up - down) / (2.0 * h);
+        let a = to_f64(analytic[i]);
+        let err = (a - numeric).abs() / a.abs().max(numeric.abs()).max(1e-8);
+        if err > worst.worst_relative_error || err.is_nan() {
+            worst = GradientCheck { worst_relative_error: err, index: i, analytic: a, numeric };
+        }
+    }
+    worst
+}

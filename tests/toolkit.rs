@@ -342,3 +342,179 @@ fn fused_chain_rule_equals_gradient_then_scale() {
         }
     }
 }
+
+/// Softmax regression (`logits = W x + b`, 3 classes, 2 features) as a `Network`.
+struct Softmax;
+impl Network<f64> for Softmax {
+    fn num_params(&self) -> usize {
+        9
+    }
+    fn num_features(&self) -> usize {
+        2
+    }
+    fn num_outputs(&self) -> usize {
+        3
+    }
+    fn forward(&self, p: &[f64], x: &[f64], out: &mut [f64]) {
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = p[6 + k] + p[2 * k] * x[0] + p[2 * k + 1] * x[1];
+        }
+    }
+    fn backward(&self, _p: &[f64], x: &[f64], d: &[f64], g: &mut [f64]) {
+        for k in 0..3 {
+            g[2 * k] = d[k] * x[0];
+            g[2 * k + 1] = d[k] * x[1];
+            g[6 + k] = d[k];
+        }
+    }
+}
+
+fn blobs() -> (Vec<f64>, Vec<f64>) {
+    let centers = [(-2.0, 0.0), (2.0, 0.0), (0.0, 2.5)];
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for i in 0..90 {
+        let c = i % 3;
+        let t = i as f64 * 0.7;
+        x.extend([centers[c].0 + 0.5 * t.sin(), centers[c].1 + 0.5 * (1.3 * t).cos()]);
+        y.push(c as f64);
+    }
+    (x, y)
+}
+
+#[test]
+fn softmax_cross_entropy_trains_a_classifier_with_accuracy() {
+    assert!(
+        check_backward(&Softmax, &[0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.0, 0.1, -0.1], &[1.5, -0.5], 1e-6)
+            .worst_relative_error
+            < 1e-7
+    );
+    let (x, y) = blobs();
+    let mut p = vec![0.0; 9];
+    let report =
+        fit(&Softmax, &SoftmaxCrossEntropy, &mut Adam::new(0.05), &mut p, &x, &y, FitOptions::new(40).batch_size(10))
+            .unwrap();
+    let first = report.epochs[0];
+    let last = report.epochs.last().unwrap();
+    assert!(last.loss < 0.1 * first.loss, "{} -> {}", first.loss, last.loss);
+    assert_eq!(last.accuracy, Some(1.0));
+    let e = evaluate(&Softmax, &SoftmaxCrossEntropy, &p, &x, &y).unwrap();
+    assert_eq!(e.accuracy, Some(1.0));
+    assert!(e.loss < last.loss * 1.5);
+    // the loss at zero parameters is ln 3 per sample, the gradient softmax minus one-hot
+    let mut d = [0.0; 3];
+    let l = SoftmaxCrossEntropy.loss_outputs(&[0.0, 0.0, 0.0], &[2.0], &mut d);
+    assert!((l - 3.0_f64.ln()).abs() < 1e-15);
+    assert_eq!(d, [1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0 - 1.0]);
+    // a regression loss reports no accuracy
+    let r = fit(
+        &Linear::new(1),
+        &SquaredError,
+        &mut Sgd::new(1e-3),
+        &mut [0.0, 0.0],
+        &[1.0, 2.0],
+        &[2.0, 4.0],
+        FitOptions::new(1),
+    )
+    .unwrap();
+    assert_eq!(r.epochs[0].accuracy, None);
+}
+
+#[test]
+fn fit_trains_a_groups_model_with_several_outputs_per_sample() {
+    // two outputs, two targets per sample (SquaredError), through a Groups over the layout
+    let layout = Layout::new().tensor("w", &[3, 2]).tensor("b", &[3]);
+    struct Affine;
+    impl Network<f64> for Affine {
+        fn num_params(&self) -> usize {
+            9
+        }
+        fn num_features(&self) -> usize {
+            2
+        }
+        fn num_outputs(&self) -> usize {
+            3
+        }
+        fn forward(&self, p: &[f64], x: &[f64], out: &mut [f64]) {
+            Softmax.forward(p, x, out)
+        }
+        fn backward(&self, p: &[f64], x: &[f64], d: &[f64], g: &mut [f64]) {
+            Softmax.backward(p, x, d, g)
+        }
+    }
+    let (x, _) = blobs();
+    let y: Vec<f64> = x.chunks(2).flat_map(|s| [s[0] + s[1], s[0] - s[1], 2.0 * s[0] + 1.0]).collect();
+    let mut opt =
+        Groups::new(layout.clone()).group(&["w"], AdamW::new(0.05).weight_decay(0.0)).group(&["b"], Adam::new(0.05));
+    let mut p = vec![0.0; layout.len()];
+    let mut cosine = CosineAnnealingLr::new(200, 0.0);
+    let report = fit(
+        &Affine,
+        &SquaredError,
+        &mut opt,
+        &mut p,
+        &x,
+        &y,
+        FitOptions::new(200).batch_size(30).schedule(&mut cosine, Interval::Epoch).clip_norm(10.0),
+    )
+    .unwrap();
+    assert!(report.epochs.last().unwrap().loss < 1e-3, "{:?}", report.epochs.last());
+    assert!((layout.view(&p, "b").unwrap()[2] - 1.0).abs() < 1e-2);
+    assert_eq!(opt.steps(), 200 * 3);
+}
+
+#[test]
+fn fit_rejects_non_finite_data_and_bad_labels_up_front() {
+    let mut p = [1.0, 1.0];
+    let before = p;
+    let e = fit(
+        &Linear::new(1),
+        &SquaredError,
+        &mut Sgd::new(0.1),
+        &mut p,
+        &[1.0, f64::NAN],
+        &[1.0, 2.0],
+        FitOptions::new(1),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::NonFiniteData { what: "x", index: 1, value } if value.is_nan()));
+    assert_eq!(e.to_string(), "non-finite data: x[1] = NaN (clean or impute the data before training)");
+    let e = fit(
+        &Linear::new(1),
+        &SquaredError,
+        &mut Sgd::new(0.1),
+        &mut p,
+        &[1.0, 2.0],
+        &[f64::INFINITY, 2.0],
+        FitOptions::new(1),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::NonFiniteData { what: "y", index: 0, .. }));
+    assert_eq!(p, before);
+    let (x, mut y) = blobs();
+    y[5] = 3.0; // three classes: labels 0, 1, 2
+    let mut q = vec![0.0; 9];
+    let e = fit(&Softmax, &SoftmaxCrossEntropy, &mut Sgd::new(0.1), &mut q, &x, &y, FitOptions::new(1)).unwrap_err();
+    assert_eq!(e, Error::InvalidTarget { sample: 5, value: 3.0 });
+    y[5] = 1.5;
+    let e = fit(&Softmax, &SoftmaxCrossEntropy, &mut Sgd::new(0.1), &mut q, &x, &y, FitOptions::new(1)).unwrap_err();
+    assert_eq!(e, Error::InvalidTarget { sample: 5, value: 1.5 });
+    assert_eq!(q, vec![0.0; 9]);
+}
+
+#[test]
+fn minimize_clips_and_schedules() {
+    // f(x) = x^2 from x = 100: the gradient 200 clipped to norm 1, SGD lr 0.5 halved every 10 steps
+    let mut x = [100.0_f64];
+    let mut s = StepLr::new(10, 0.5);
+    let mut opt = Sgd::new(0.5);
+    let f = |x: &[f64], g: &mut [f64]| {
+        g[0] = 2.0 * x[0];
+        x[0] * x[0]
+    };
+    let r = minimize(f, &mut x, &mut opt, MinimizeOptions::new(20).clip_norm(1.0).schedule(&mut s)).unwrap();
+    assert_eq!(r.iterations, 20);
+    let coef = 1.0 / (200.0 + 1e-6);
+    let clipped_first = 100.0 - 0.5 * (200.0 * coef);
+    assert!(x[0] < clipped_first && x[0] > 100.0 - 0.5 * 20.0, "{}", x[0]);
+    assert_eq!(opt.learning_rate(), 0.125);
+}
