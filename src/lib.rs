@@ -2,33 +2,47 @@
 //!
 //! First-order gradient optimizers on plain slices of any [`num_traits::Float`], numerically
 //! the ones PyTorch's `torch.optim` computes (and optax's, for the rules only optax has), with a
-//! small training toolkit around them: losses and models with analytic gradients, a `fit` loop,
-//! learning-rate schedules, gradient clipping and exact checkpoints.
+//! small training toolkit around them: models of many named tensors, losses and models with
+//! analytic gradients, a `fit` loop, learning-rate schedules, gradient clipping and exact
+//! checkpoints.
 //!
 //! ```
 //! use gradus::{Adam, Optimizer};
 //!
-//! let mut params = vec![1.0_f32, -2.0, 0.5];
-//! let mut opt = Adam::new(1e-3).betas(0.9, 0.999);
-//! let grads = vec![0.1_f32, -0.2, 0.3];
-//! opt.step(&mut params, &grads)?;
-//! # Ok::<(), gradus::Error>(())
+//! fn main() -> Result<(), gradus::Error> {
+//!     let mut params = vec![1.0_f32, -2.0, 0.5];
+//!     let grads = vec![0.1_f32, -0.2, 0.3];
+//!     let mut opt = Adam::new(1e-3).betas(0.9, 0.999);
+//!     opt.step(&mut params, &grads)?;
+//!     Ok(())
+//! }
 //! ```
 //!
 //! ## The contract
 //!
 //! - **Parity.** Each rule's docs state its update in the order the code computes it and name
 //!   the PyTorch or optax function it matches; recorded float64 trajectories of those functions
-//!   are reproduced to relative 1e-9 (`tests/parity.rs`).
+//!   are reproduced to relative 1e-9 (`tests/parity.rs`, `tests/groups.rs`).
 //! - **Never corrupts.** [`Optimizer::step`] checks hyperparameters, lengths, the state's size
 //!   and (unless `check_finite(false)`) the gradient for NaN/infinity before writing anything;
-//!   a failed step returns an [`Error`] and leaves parameters and state bit for bit as they were.
-//!   Constructors and setters never panic: invalid values are reported by the next `step`.
+//!   a failed step returns an [`Error`] and leaves parameters and state bit for bit as they were,
+//!   across every tensor of a [`Groups`]. Constructors and setters never panic: invalid values
+//!   are reported by [`Optimizer::validate`] and the next `step`.
 //! - **Speed of memory.** A step is one fused pass over parameters, gradients and state,
 //!   compiled for AVX2/AVX-512 and picked at run time ([`simd`]); no allocation after the first
 //!   step.
 //!
-//! ## Choosing a rule
+//! ## Update rules
+//!
+//! Each is made by `Rule::new(lr)` and configured by chained setters named after the reference's
+//! keyword arguments; `get_<setter>` reads a value back. All implement [`Optimizer`].
+//!
+//! | family | rules | reference |
+//! |---|---|---|
+//! | SGD | [`Sgd`] (momentum, dampening, Nesterov), [`Asgd`] (averaging) | `torch.optim.SGD`, `ASGD` |
+//! | Adam | [`Adam`], [`AdamW`], [`Adamax`], [`NAdam`], [`RAdam`] | `torch.optim.Adam`, `AdamW`, `Adamax`, `NAdam`, `RAdam`; `optax.adam` |
+//! | adaptive per coordinate | [`RmsProp`], [`Adagrad`], [`Adadelta`], [`Rprop`] | `torch.optim.RMSprop`, `Adagrad`, `Adadelta`, `Rprop` |
+//! | optax's | [`Lion`], [`AdaBelief`], [`Yogi`], [`Lamb`] | `optax.lion`, `adabelief`, `yogi`, `lamb` |
 //!
 //! | if you want | use |
 //! |---|---|
@@ -36,21 +50,48 @@
 //! | the plain textbook method, or the best final accuracy with a tuned schedule | [`Sgd`] with `momentum(0.9)` (and `nesterov(true)`) |
 //! | memory of one buffer per parameter, sign updates | [`Lion`] |
 //! | sparse or rarely active features | [`Adagrad`] |
-//! | non-stationary objectives, RNN-style training | [`RmsProp`] |
 //! | Adam with fewer early-training blow-ups | [`RAdam`], [`AdaBelief`], [`Yogi`] |
-//! | Nesterov flavour of Adam | [`NAdam`] |
 //! | large-batch training of one layer | [`Lamb`] |
-//! | full-batch problems with noisy gradient magnitudes | [`Rprop`] |
-//! | an averaged iterate (Polyak averaging) | [`Asgd`] ([`Asgd::ax`]) |
 //! | no learning rate to tune | [`Adadelta`] |
+//!
+//! ## Models of many tensors
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`Layout`] | named, shaped tensors in one flat buffer: `range`, `view`, `split_mut`, `locate` |
+//! | [`Groups`] | one optimizer over a `Layout`: a rule per group of tensors (torch's param groups), every step all-or-nothing, named checkpoints |
+//! | [`clip_grad_norm`], [`clip_grad_value`] | torch's clipping over a flat model buffer (any [`Norm`]); [`clip_grad_norm_tensors`], [`clip_grad_value_tensors`] over separate buffers |
+//!
+//! ## Schedules
+//!
+//! A [`Schedule`] sets the learning rate of every parameter group from the group's own base
+//! rate, as `torch.optim.lr_scheduler` does, to 1e-12.
+//!
+//! | schedule | reference |
+//! |---|---|
+//! | [`StepLr`], [`MultiStepLr`], [`ExponentialLr`] | `StepLR`, `MultiStepLR`, `ExponentialLR` |
+//! | [`CosineAnnealingLr`], [`CosineAnnealingWarmRestarts`] | `CosineAnnealingLR`, `CosineAnnealingWarmRestarts` |
+//! | [`LinearLr`], [`OneCycleLr`] | `LinearLR`, `OneCycleLR` (momentum cycling, one peak per group) |
+//! | [`ReduceLrOnPlateau`] ([`PlateauMode`]) | `ReduceLROnPlateau` |
+//! | [`Sequential`] | `SequentialLR` (warm-up then decay) |
+//! | [`SpikeAnnealing`] | the fast.ai notebook's annealing rule |
 //!
 //! ## Training toolkit
 //!
-//! [`Loss`] gives a loss and its derivative with respect to the prediction, [`Gradient`] a
-//! model's prediction and its gradient with respect to the parameters; [`loss_gradient`] chains
-//! them. [`fit`] runs epochs of per-sample or mini-batch steps with shuffling, a [`Schedule`],
-//! clipping, early stopping and a divergence guard; [`minimize`] handles closures that are not
-//! datasets. [`SpikeAnnealing`] is the fast.ai notebook's annealing rule.
+//! | item | what it is |
+//! |---|---|
+//! | [`Loss`]: [`SquaredError`], [`AbsoluteError`], [`Huber`], [`LogLoss`], [`SoftmaxCrossEntropy`] | a loss and its derivative with respect to the prediction(s) |
+//! | [`Gradient`]: [`Linear`], [`Logistic`] | a single-output model and its gradient; [`loss_gradient`] chains it with a loss |
+//! | [`Network`] | a model with several outputs (forward and backward); every `Gradient` is one |
+//! | [`fit`] ([`FitOptions`], [`FitReport`], [`EpochReport`]) | epochs of per-sample or mini-batch steps: shuffling, a schedule, clipping, early stopping, accuracy, a divergence guard |
+//! | [`evaluate`] | loss and accuracy on a held-out split |
+//! | [`minimize`] ([`MinimizeOptions`]) | a closure returning loss and gradient, minimized |
+//! | [`check_gradient`], [`check_backward`] | analytic gradients against central differences |
+//!
+//! ## Errors
+//!
+//! Everything that can fail returns the one [`Error`] enum (`Copy`, no allocation; a tensor's
+//! name travels as a [`TensorName`]). Each variant says what was wrong, with which value.
 //!
 //! ## Features
 //!
@@ -58,7 +99,7 @@
 //! |---|---|---|
 //! | `std` | yes | runtime SIMD detection, `GRADUS_SIMD`, wall times in [`EpochReport`] |
 //! | `libm` | no | float math without `std`: build with `--no-default-features --features libm` for `no_std` (needs `alloc`) |
-//! | `serde` | no | `Serialize`/`Deserialize` for every rule and schedule (but [`Sequential`]): exact checkpoints (with `serde_json`, enable its `float_roundtrip` feature) |
+//! | `serde` | no | `Serialize`/`Deserialize` for every rule, schedule (but [`Sequential`]) and [`Groups`]: exact checkpoints (with `serde_json`, enable its `float_roundtrip` feature) |
 //! | `rayon` | no | steps (and the non-finite scan) above 2^17 elements split over rayon's pool; bit-identical to serial |
 #![no_std]
 // `unsafe` is forbidden in every module but `simd`, whose target-feature calls need it.

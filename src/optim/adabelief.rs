@@ -78,14 +78,14 @@ impl<T: Float> AdaBelief<T> {
         AdaBelief;
         /// Decay rates of the gradient average and of the belief (variance) average, each in
         /// `[0, 1)` (default 0.9, 0.999).
-        betas(beta1: T, beta2: T) = (0.9, 0.99);
+        betas / get_betas(beta1: T, beta2: T) = (0.9, 0.99);
         /// Term added to the denominator outside the square root, `>= 0` (default 1e-16).
-        eps(eps: T) = (1e-12);
+        eps / get_eps(eps: T) = (1e-12);
         /// Term added to the belief average every step (inside the square root), `>= 0`
         /// (default 1e-16).
-        eps_root(eps_root: T) = (0.0);
+        eps_root / get_eps_root(eps_root: T) = (0.0);
         /// Nesterov momentum in the bias-corrected first moment (default `false`).
-        nesterov(nesterov: bool) = (true);
+        nesterov / get_nesterov(nesterov: bool) = (true);
     }
 
     common_setters!(AdaBelief);

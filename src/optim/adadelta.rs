@@ -70,11 +70,11 @@ impl<T: Float> Adadelta<T> {
     setters! {
         Adadelta;
         /// Decay of the running averages, in `[0, 1]` (default 0.9).
-        rho(rho: T) = (0.95);
+        rho / get_rho(rho: T) = (0.95);
         /// Term added inside both square roots, `>= 0` (default 1e-6).
-        eps(eps: T) = (1e-8);
+        eps / get_eps(eps: T) = (1e-8);
         /// L2 penalty added to the gradient, `>= 0` (default 0).
-        weight_decay(weight_decay: T) = (1e-4);
+        weight_decay / get_weight_decay(weight_decay: T) = (1e-4);
     }
 
     common_setters!(Adadelta);

@@ -72,11 +72,11 @@ impl<T: Float> Adagrad<T> {
     setters! {
         Adagrad;
         /// Learning-rate decay per step, `>= 0` (default 0).
-        lr_decay(lr_decay: T) = (1e-3);
+        lr_decay / get_lr_decay(lr_decay: T) = (1e-3);
         /// L2 penalty added to the gradient, `>= 0` (default 0).
-        weight_decay(weight_decay: T) = (1e-4);
+        weight_decay / get_weight_decay(weight_decay: T) = (1e-4);
         /// Term added to the denominator, `>= 0` (default 1e-10).
-        eps(eps: T) = (1e-8);
+        eps / get_eps(eps: T) = (1e-8);
     }
 
     /// Starting value of the squared-gradient sum, `>= 0` (default 0).
@@ -88,6 +88,16 @@ impl<T: Float> Adagrad<T> {
     pub fn initial_accumulator_value(mut self, value: T) -> Self {
         self.initial_accumulator_value = to_f64(value);
         self
+    }
+
+    /// The value set by [`initial_accumulator_value`](Adagrad::initial_accumulator_value) (default 0).
+    ///
+    /// ```
+    /// let opt = gradus::Adagrad::new(0.1_f64).initial_accumulator_value(0.5);
+    /// assert_eq!(opt.get_initial_accumulator_value(), 0.5);
+    /// ```
+    pub fn get_initial_accumulator_value(&self) -> T {
+        cast(self.initial_accumulator_value)
     }
 
     common_setters!(Adagrad);

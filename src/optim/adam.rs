@@ -123,25 +123,25 @@ impl<T: Float> Adam<T> {
     setters! {
         Adam;
         /// Decay rates of the first and second moment averages, each in `[0, 1)` (default 0.9, 0.999).
-        betas(beta1: T, beta2: T) = (0.9, 0.99);
+        betas / get_betas(beta1: T, beta2: T) = (0.9, 0.99);
         /// Term added to the denominator, `>= 0` (default 1e-8).
-        eps(eps: T) = (1e-6);
+        eps / get_eps(eps: T) = (1e-6);
         /// Weight decay, `>= 0` (default 0): an L2 term added to the gradient, or with
         /// [`decoupled_weight_decay`](Adam::decoupled_weight_decay) a decay of the parameters.
-        weight_decay(weight_decay: T) = (1e-2);
+        weight_decay / get_weight_decay(weight_decay: T) = (1e-2);
         /// AMSGrad: normalize by the running maximum of the second moment (default `false`).
-        amsgrad(amsgrad: bool) = (true);
+        amsgrad / get_amsgrad(amsgrad: bool) = (true);
         /// Decoupled weight decay `p *= 1 - lr*weight_decay` (AdamW style) instead of the L2 term.
-        decoupled_weight_decay(decoupled_weight_decay: bool) = (true);
+        decoupled_weight_decay / get_decoupled_weight_decay(decoupled_weight_decay: bool) = (true);
         /// Divide the moments by `1 - beta^t` (default `true`); `false` selects the textbook
         /// form without bias correction used by the fast.ai notebook (see the type's docs).
-        bias_correction(bias_correction: bool) = (false);
+        bias_correction / get_bias_correction(bias_correction: bool) = (false);
         /// optax's `eps_root`, added to the bias-corrected second moment inside the square
         /// root, `>= 0` (default 0); non-zero selects the optax form (see the type's docs).
-        eps_root(eps_root: T) = (1e-12);
+        eps_root / get_eps_root(eps_root: T) = (1e-12);
         /// optax's `nesterov`: Nesterov momentum in the bias-corrected first moment (default
         /// `false`); `true` selects the optax form (see the type's docs).
-        nesterov(nesterov: bool) = (true);
+        nesterov / get_nesterov(nesterov: bool) = (true);
     }
 
     /// Starts the first and second moments at `m0` and `v0` (`v0 >= 0`) instead of 0.
@@ -159,6 +159,15 @@ impl<T: Float> Adam<T> {
     pub fn initial_moments(mut self, m0: T, v0: T) -> Self {
         self.initial_moments = (to_f64(m0), to_f64(v0));
         self
+    }
+
+    /// The value set by [`initial_moments`](Adam::initial_moments) (default `(0, 0)`).
+    ///
+    /// ```
+    /// assert_eq!(gradus::Adam::new(1.0_f64).initial_moments(1.0, 2.0).get_initial_moments(), (1.0, 2.0));
+    /// ```
+    pub fn get_initial_moments(&self) -> (T, T) {
+        (cast(self.initial_moments.0), cast(self.initial_moments.1))
     }
 
     common_setters!(Adam);
@@ -364,15 +373,26 @@ pub struct AdamW<T> {
 
 /// AdamW's setters: Adam's, applied to the inner rule, each with a doctest.
 macro_rules! forward_setters {
-    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) = ($($ex:expr),+);)*) => {$(
+    ($($(#[$doc:meta])* $name:ident / $getter:ident($($arg:ident: $ty:ty),*) = ($($ex:expr),+);)*) => {$(
         $(#[$doc])*
         ///
         /// ```
         #[doc = concat!("let opt = gradus::AdamW::<f64>::new(1e-3).", stringify!($name), "(", stringify!($($ex),+), ");")]
-        /// # let _ = opt;
+        #[doc = concat!("assert_eq!(opt.", stringify!($getter), "(), (", stringify!($($ex),+), "));")]
         /// ```
         pub fn $name(self, $($arg: $ty),*) -> Self {
             AdamW { inner: self.inner.$name($($arg),*) }
+        }
+
+        #[doc = concat!("The value set by [`", stringify!($name), "`](Self::", stringify!($name), ") (or its default).")]
+        ///
+        /// ```
+        #[doc = concat!("let opt = gradus::AdamW::<f64>::new(1e-3).", stringify!($name), "(", stringify!($($ex),+), ");")]
+        #[doc = concat!("assert_eq!(opt.", stringify!($getter), "(), (", stringify!($($ex),+), "));")]
+        /// ```
+        #[allow(unused_parens)]
+        pub fn $getter(&self) -> ($($ty),*) {
+            self.inner.$getter()
         }
     )*};
 }
@@ -390,27 +410,27 @@ impl<T: Float> AdamW<T> {
 
     forward_setters! {
         /// As [`Adam::betas`].
-        betas(beta1: T, beta2: T) = (0.9, 0.99);
+        betas / get_betas(beta1: T, beta2: T) = (0.9, 0.99);
         /// As [`Adam::eps`].
-        eps(eps: T) = (1e-6);
+        eps / get_eps(eps: T) = (1e-6);
         /// As [`Adam::weight_decay`] (default 0.01 here).
-        weight_decay(weight_decay: T) = (0.1);
+        weight_decay / get_weight_decay(weight_decay: T) = (0.1);
         /// As [`Adam::amsgrad`].
-        amsgrad(amsgrad: bool) = (true);
+        amsgrad / get_amsgrad(amsgrad: bool) = (true);
         /// As [`Adam::decoupled_weight_decay`] (default `true` here; `false` makes it Adam).
-        decoupled_weight_decay(decoupled: bool) = (false);
+        decoupled_weight_decay / get_decoupled_weight_decay(decoupled: bool) = (false);
         /// As [`Adam::bias_correction`].
-        bias_correction(bias_correction: bool) = (false);
+        bias_correction / get_bias_correction(bias_correction: bool) = (false);
         /// As [`Adam::initial_moments`].
-        initial_moments(m0: T, v0: T) = (0.0, 1.0);
+        initial_moments / get_initial_moments(m0: T, v0: T) = (0.0, 1.0);
         /// As [`Adam::eps_root`].
-        eps_root(eps_root: T) = (1e-12);
+        eps_root / get_eps_root(eps_root: T) = (1e-12);
         /// As [`Adam::nesterov`].
-        nesterov(nesterov: bool) = (true);
+        nesterov / get_nesterov(nesterov: bool) = (true);
         /// As [`Adam::maximize`].
-        maximize(maximize: bool) = (true);
+        maximize / get_maximize(maximize: bool) = (true);
         /// As [`Adam::check_finite`].
-        check_finite(check: bool) = (false);
+        check_finite / get_check_finite(check: bool) = (false);
     }
 }
 

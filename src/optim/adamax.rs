@@ -75,11 +75,11 @@ impl<T: Float> Adamax<T> {
     setters! {
         Adamax;
         /// Decay of the first moment and of the infinity norm, each in `[0, 1)` (default 0.9, 0.999).
-        betas(beta1: T, beta2: T) = (0.8, 0.99);
+        betas / get_betas(beta1: T, beta2: T) = (0.8, 0.99);
         /// Term added to `|g|`, `>= 0` (default 1e-8).
-        eps(eps: T) = (1e-6);
+        eps / get_eps(eps: T) = (1e-6);
         /// L2 penalty added to the gradient, `>= 0` (default 0).
-        weight_decay(weight_decay: T) = (1e-4);
+        weight_decay / get_weight_decay(weight_decay: T) = (1e-4);
     }
 
     common_setters!(Adamax);

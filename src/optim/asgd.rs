@@ -76,13 +76,13 @@ impl<T: Float> Asgd<T> {
     setters! {
         Asgd;
         /// Decay term, `>= 0` (default 1e-4).
-        lambd(lambd: T) = (1e-3);
+        lambd / get_lambd(lambd: T) = (1e-3);
         /// Power of the `eta` schedule, `>= 0` (default 0.75).
-        alpha(alpha: T) = (0.5);
+        alpha / get_alpha(alpha: T) = (0.5);
         /// Step at which averaging starts, `>= 0` (default 1e6).
-        t0(t0: T) = (100.0);
+        t0 / get_t0(t0: T) = (100.0);
         /// L2 penalty added to the gradient, `>= 0` (default 0).
-        weight_decay(weight_decay: T) = (1e-4);
+        weight_decay / get_weight_decay(weight_decay: T) = (1e-4);
     }
 
     /// The averaged parameters (empty before the first step).

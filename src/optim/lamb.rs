@@ -77,13 +77,13 @@ impl<T: Float> Lamb<T> {
     setters! {
         Lamb;
         /// Decay rates of the two moments, each in `[0, 1)` (default 0.9, 0.999).
-        betas(beta1: T, beta2: T) = (0.9, 0.99);
+        betas / get_betas(beta1: T, beta2: T) = (0.9, 0.99);
         /// Term added to the denominator, `>= 0` (default 1e-6).
-        eps(eps: T) = (1e-8);
+        eps / get_eps(eps: T) = (1e-8);
         /// Term added inside the square root, `>= 0` (default 0).
-        eps_root(eps_root: T) = (1e-12);
+        eps_root / get_eps_root(eps_root: T) = (1e-12);
         /// Weight decay added to the update before the trust ratio, `>= 0` (default 0).
-        weight_decay(weight_decay: T) = (1e-2);
+        weight_decay / get_weight_decay(weight_decay: T) = (1e-2);
     }
 
     common_setters!(Lamb);

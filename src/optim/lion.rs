@@ -66,9 +66,9 @@ impl<T: Float> Lion<T> {
         Lion;
         /// Interpolation factor of the update and decay of the momentum, each in `[0, 1]`
         /// (default 0.9, 0.99).
-        betas(beta1: T, beta2: T) = (0.95, 0.98);
+        betas / get_betas(beta1: T, beta2: T) = (0.95, 0.98);
         /// Decoupled weight decay added to the update, `>= 0` (default 1e-3).
-        weight_decay(weight_decay: T) = (0.0);
+        weight_decay / get_weight_decay(weight_decay: T) = (0.0);
     }
 
     common_setters!(Lion);

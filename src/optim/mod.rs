@@ -162,20 +162,42 @@ pub(crate) use impl_optimizer;
 /// `f64`, as PyTorch keeps Python floats), each with its doc line and a doctest built from the
 /// example arguments.
 macro_rules! setters {
-    ($ty:ident; $( $(#[$doc:meta])* $name:ident($($arg:ident: $aty:ident),+) = ($($ex:expr),+); )*) => {$(
+    ($ty:ident; $( $(#[$doc:meta])* $name:ident / $getter:ident($($arg:ident: $aty:ident),+) = ($($ex:expr),+); )*) => {$(
         $(#[$doc])*
         ///
         /// ```
         #[doc = concat!("let opt = gradus::", stringify!($ty), "::<f64>::new(0.1).", stringify!($name), "(", stringify!($($ex),+), ");")]
-        /// # let _ = opt;
+        #[doc = concat!("assert_eq!(opt.", stringify!($getter), "(), (", stringify!($($ex),+), "));")]
         /// ```
         pub fn $name(mut self, $($arg: $aty),+) -> Self {
             $(self.$arg = crate::optim::store!($aty, $arg);)+
             self
         }
+
+        #[doc = concat!("The value set by [`", stringify!($name), "`](Self::", stringify!($name), ") (or its default).")]
+        ///
+        /// ```
+        #[doc = concat!("let opt = gradus::", stringify!($ty), "::<f64>::new(0.1).", stringify!($name), "(", stringify!($($ex),+), ");")]
+        #[doc = concat!("assert_eq!(opt.", stringify!($getter), "(), (", stringify!($($ex),+), "));")]
+        /// ```
+        #[allow(unused_parens)]
+        pub fn $getter(&self) -> ($($aty),+) {
+            ($(crate::optim::load!($aty, self.$arg)),+)
+        }
     )*};
 }
 pub(crate) use setters;
+
+/// How a stored setter argument is read back: floats cast to `T`, flags as they are.
+macro_rules! load {
+    (T, $x:expr) => {
+        crate::kernel::cast($x)
+    };
+    (bool, $x:expr) => {
+        $x
+    };
+}
+pub(crate) use load;
 
 /// How a setter argument is stored: floats as `f64`, flags as they are.
 macro_rules! store {
@@ -241,6 +263,24 @@ macro_rules! common_setters {
         pub fn check_finite(mut self, check: bool) -> Self {
             self.common.check_finite = check;
             self
+        }
+
+        /// The value set by [`maximize`](Self::maximize) (default `false`).
+        ///
+        /// ```
+        #[doc = concat!("assert!(gradus::", stringify!($ty), "::new(0.1_f64).maximize(true).get_maximize());")]
+        /// ```
+        pub fn get_maximize(&self) -> bool {
+            self.common.maximize
+        }
+
+        /// The value set by [`check_finite`](Self::check_finite) (default `true`).
+        ///
+        /// ```
+        #[doc = concat!("assert!(!gradus::", stringify!($ty), "::new(0.1_f64).check_finite(false).get_check_finite());")]
+        /// ```
+        pub fn get_check_finite(&self) -> bool {
+            self.common.check_finite
         }
     };
 }

@@ -86,15 +86,15 @@ impl<T: Float> NAdam<T> {
     setters! {
         NAdam;
         /// Decay rates of the two moments, each in `[0, 1)` (default 0.9, 0.999).
-        betas(beta1: T, beta2: T) = (0.9, 0.99);
+        betas / get_betas(beta1: T, beta2: T) = (0.9, 0.99);
         /// Term added to the denominator, `>= 0` (default 1e-8).
-        eps(eps: T) = (1e-6);
+        eps / get_eps(eps: T) = (1e-6);
         /// Weight decay, `>= 0` (default 0); L2 unless `decoupled_weight_decay(true)`.
-        weight_decay(weight_decay: T) = (1e-2);
+        weight_decay / get_weight_decay(weight_decay: T) = (1e-2);
         /// Momentum decay `psi`, `>= 0` (default 4e-3).
-        momentum_decay(momentum_decay: T) = (1e-3);
+        momentum_decay / get_momentum_decay(momentum_decay: T) = (1e-3);
         /// Decoupled weight decay `p *= 1 - lr*weight_decay` (AdamW style) instead of the L2 term.
-        decoupled_weight_decay(decoupled_weight_decay: bool) = (true);
+        decoupled_weight_decay / get_decoupled_weight_decay(decoupled_weight_decay: bool) = (true);
     }
 
     /// The product of the momentum schedule `mu_1 * ... * mu_t` so far (1 before the first step).

@@ -83,15 +83,15 @@ impl<T: Float> RmsProp<T> {
     setters! {
         RmsProp;
         /// Smoothing constant of the squared-gradient average, in `[0, 1]` (default 0.99).
-        alpha(alpha: T) = (0.9);
+        alpha / get_alpha(alpha: T) = (0.9);
         /// Term added to the denominator, `>= 0` (default 1e-8).
-        eps(eps: T) = (0.0);
+        eps / get_eps(eps: T) = (0.0);
         /// L2 penalty added to the gradient, `>= 0` (default 0).
-        weight_decay(weight_decay: T) = (1e-4);
+        weight_decay / get_weight_decay(weight_decay: T) = (1e-4);
         /// Momentum factor, `>= 0` (default 0).
-        momentum(momentum: T) = (0.9);
+        momentum / get_momentum(momentum: T) = (0.9);
         /// Centered RMSprop: normalize by an estimate of the gradient's variance (default `false`).
-        centered(centered: bool) = (true);
+        centered / get_centered(centered: bool) = (true);
     }
 
     /// Starts the squared-gradient average at `value` (`>= 0`) instead of 0.
@@ -108,6 +108,16 @@ impl<T: Float> RmsProp<T> {
     pub fn initial_square_avg(mut self, value: T) -> Self {
         self.initial_square_avg = to_f64(value);
         self
+    }
+
+    /// The value set by [`initial_square_avg`](RmsProp::initial_square_avg) (default 0).
+    ///
+    /// ```
+    /// let opt = gradus::RmsProp::new(0.1_f64).initial_square_avg(1.0);
+    /// assert_eq!(opt.get_initial_square_avg(), 1.0);
+    /// ```
+    pub fn get_initial_square_avg(&self) -> T {
+        cast(self.initial_square_avg)
     }
 
     common_setters!(RmsProp);

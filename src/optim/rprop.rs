@@ -80,6 +80,16 @@ impl<T: Float> Rprop<T> {
         self
     }
 
+    /// The value set by [`etas`](Rprop::etas) (default (0.5, 1.2)).
+    ///
+    /// ```
+    /// let opt = gradus::Rprop::new(0.1_f64).etas(0.4, 1.1);
+    /// assert_eq!(opt.get_etas(), (0.4, 1.1));
+    /// ```
+    pub fn get_etas(&self) -> (T, T) {
+        (cast(self.etas.0), cast(self.etas.1))
+    }
+
     /// Smallest and largest step size: `0 <= min <= max` (default 1e-6, 50).
     ///
     /// ```
@@ -89,6 +99,16 @@ impl<T: Float> Rprop<T> {
     pub fn step_sizes(mut self, min: T, max: T) -> Self {
         self.step_sizes = (to_f64(min), to_f64(max));
         self
+    }
+
+    /// The value set by [`step_sizes`](Rprop::step_sizes) (default (1e-6, 50)).
+    ///
+    /// ```
+    /// let opt = gradus::Rprop::new(0.1_f64).step_sizes(1e-5, 10.0);
+    /// assert_eq!(opt.get_step_sizes(), (1e-5, 10.0));
+    /// ```
+    pub fn get_step_sizes(&self) -> (T, T) {
+        (cast(self.step_sizes.0), cast(self.step_sizes.1))
     }
 
     common_setters!(Rprop);

@@ -83,9 +83,9 @@ impl<T: Float> Sgd<T> {
     setters! {
         Sgd;
         /// Momentum factor, `>= 0` (default 0: plain SGD).
-        momentum(momentum: T) = (0.9);
+        momentum / get_momentum(momentum: T) = (0.9);
         /// L2 penalty added to the gradient, `>= 0` (default 0).
-        weight_decay(weight_decay: T) = (1e-4);
+        weight_decay / get_weight_decay(weight_decay: T) = (1e-4);
     }
 
     /// Dampening of the gradient's contribution to the momentum buffer, `>= 0` (default 0).
@@ -99,6 +99,16 @@ impl<T: Float> Sgd<T> {
         self
     }
 
+    /// The value set by [`dampening`](Sgd::dampening) (default 0).
+    ///
+    /// ```
+    /// let opt = gradus::Sgd::new(0.1_f64).dampening(0.1);
+    /// assert_eq!(opt.get_dampening(), 0.1);
+    /// ```
+    pub fn get_dampening(&self) -> T {
+        cast(self.dampening)
+    }
+
     /// Nesterov momentum (default `false`); needs `momentum > 0` and `dampening == 0`.
     ///
     /// ```
@@ -108,6 +118,16 @@ impl<T: Float> Sgd<T> {
     pub fn nesterov(mut self, nesterov: bool) -> Self {
         self.nesterov = nesterov;
         self
+    }
+
+    /// The value set by [`nesterov`](Sgd::nesterov) (default `false`).
+    ///
+    /// ```
+    /// let opt = gradus::Sgd::new(0.1_f64).momentum(0.9).nesterov(true);
+    /// assert_eq!(opt.get_nesterov(), true);
+    /// ```
+    pub fn get_nesterov(&self) -> bool {
+        self.nesterov
     }
 
     /// Starts the momentum buffer at `value` for every element, and applies the running-average
@@ -125,6 +145,16 @@ impl<T: Float> Sgd<T> {
     pub fn initial_buffer(mut self, value: T) -> Self {
         self.initial_buffer = Some(to_f64(value));
         self
+    }
+
+    /// The value set by [`initial_buffer`](Sgd::initial_buffer) (default `None`: the first gradient).
+    ///
+    /// ```
+    /// let opt = gradus::Sgd::new(0.1_f64).initial_buffer(1.0);
+    /// assert_eq!(opt.get_initial_buffer(), Some(1.0));
+    /// ```
+    pub fn get_initial_buffer(&self) -> Option<T> {
+        self.initial_buffer.map(cast)
     }
 
     common_setters!(Sgd);

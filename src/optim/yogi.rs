@@ -74,11 +74,11 @@ impl<T: Float> Yogi<T> {
     setters! {
         Yogi;
         /// Decay rates of the two moments, each in `[0, 1)` (default 0.9, 0.999).
-        betas(beta1: T, beta2: T) = (0.9, 0.99);
+        betas / get_betas(beta1: T, beta2: T) = (0.9, 0.99);
         /// Term added to the denominator, `>= 0` (default 1e-3).
-        eps(eps: T) = (1e-6);
+        eps / get_eps(eps: T) = (1e-6);
         /// Term added inside the square root, `>= 0` (default 0).
-        eps_root(eps_root: T) = (1e-12);
+        eps_root / get_eps_root(eps_root: T) = (1e-12);
     }
 
     /// Starting value of both moments, `> 0` (default 1e-6).
@@ -90,6 +90,16 @@ impl<T: Float> Yogi<T> {
     pub fn initial_accumulator_value(mut self, value: T) -> Self {
         self.initial_accumulator_value = to_f64(value);
         self
+    }
+
+    /// The value set by [`initial_accumulator_value`](Yogi::initial_accumulator_value) (default 1e-6).
+    ///
+    /// ```
+    /// let opt = gradus::Yogi::new(0.1_f64).initial_accumulator_value(0.5);
+    /// assert_eq!(opt.get_initial_accumulator_value(), 0.5);
+    /// ```
+    pub fn get_initial_accumulator_value(&self) -> T {
+        cast(self.initial_accumulator_value)
     }
 
     common_setters!(Yogi);
