@@ -48,9 +48,12 @@ fn notebook_adam(beta_r: f64) -> Adam<f64> {
     Adam::new(1.0).betas(0.9, beta_r).eps(0.0).bias_correction(false).initial_moments(1.0, 1.0)
 }
 
+/// A piece of a contour line.
+type Segment = [(f64, f64); 2];
+
 /// Segments of the contour of `f` (sampled on a `nx` by `ny` grid over `xs` by `ys`) at
 /// `level`, by marching squares.
-fn contour(f: &[f64], nx: usize, ny: usize, xs: (f64, f64), ys: (f64, f64), level: f64) -> Vec<[(f64, f64); 2]> {
+fn contour(f: &[f64], nx: usize, ny: usize, xs: (f64, f64), ys: (f64, f64), level: f64) -> Vec<Segment> {
     let at = |i: usize, j: usize| f[j * nx + i];
     let x = |i: f64| xs.0 + (xs.1 - xs.0) * i / (nx - 1) as f64;
     let y = |j: f64| ys.0 + (ys.1 - ys.0) * j / (ny - 1) as f64;
@@ -113,8 +116,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let levels: Vec<f64> = (-2..=9).map(|k| k as f64 / 2.0).collect();
-    let contours: Vec<(f64, Vec<[(f64, f64); 2]>)> =
-        levels.iter().map(|&l| (l, contour(&f, nx, ny, xs, ys, l))).collect();
+    let contours: Vec<(f64, Vec<Segment>)> = levels.iter().map(|&l| (l, contour(&f, nx, ny, xs, ys, l))).collect();
 
     let root = SVGBackend::new(&out, (1500, 940)).into_drawing_area();
     root.fill(&WHITE)?;
