@@ -96,6 +96,21 @@ pub enum Error {
         /// Its (first) target value.
         value: f64,
     },
+    /// A metric-driven schedule ([`ReduceLrOnPlateau`](crate::ReduceLrOnPlateau)) was stepped
+    /// without a metric.
+    #[error(
+        "this schedule needs a metric: pass the monitored value (a validation loss, say) to `step` as `Some(value)`"
+    )]
+    MissingMetric,
+    /// A schedule of fixed length ([`OneCycleLr`](crate::OneCycleLr)) was stepped past its end,
+    /// as torch refuses to.
+    #[error("schedule finished: stepped {steps} times, but it was built for {total_steps} steps (build it with more)")]
+    ScheduleFinished {
+        /// Steps asked for.
+        steps: u64,
+        /// Steps it was built for.
+        total_steps: u64,
+    },
     /// A tensor name given to a [`Layout`](crate::Layout) twice.
     #[error("duplicate tensor `{name}` in the layout: every tensor needs its own name")]
     DuplicateTensor {

@@ -162,6 +162,7 @@ pub use optim::{
 };
 pub use optimizer::Optimizer;
 pub use schedule::{
-    CosineAnnealingLr, CosineAnnealingWarmRestarts, ExponentialLr, Interval, LinearLr, MultiStepLr, OneCycleLr,
-    PlateauMode, ReduceLrOnPlateau, Schedule, Sequential, SpikeAnnealing, StepLr,
+    AnnealStrategy, Chained, ConstantLr, CosineAnnealingLr, CosineAnnealingWarmRestarts, CyclicLr, CyclicMode,
+    ExponentialLr, Interval, LambdaLr, LinearLr, MultiStepLr, MultiplicativeLr, OneCycleLr, PlateauMode, PolynomialLr,
+    ReduceLrOnPlateau, ScaleMode, Schedule, Sequential, SpikeAnnealing, StepLr, SwaLr, ThresholdMode,
 };

@@ -8,12 +8,20 @@ use num_traits::Float;
 use crate::{Error, Optimizer};
 
 mod annealing;
+mod chained;
+mod cyclic;
+mod factor;
+mod swa;
 mod torch;
 
 pub use annealing::SpikeAnnealing;
+pub use chained::Chained;
+pub use cyclic::{CyclicLr, CyclicMode, ScaleMode};
+pub use factor::{ConstantLr, LambdaLr, MultiplicativeLr, PolynomialLr};
+pub use swa::SwaLr;
 pub use torch::{
     CosineAnnealingLr, CosineAnnealingWarmRestarts, ExponentialLr, LinearLr, MultiStepLr, OneCycleLr, PlateauMode,
-    ReduceLrOnPlateau, Sequential, StepLr,
+    ReduceLrOnPlateau, Sequential, StepLr, ThresholdMode,
 };
 
 /// A learning-rate schedule.
@@ -72,6 +80,47 @@ pub trait Schedule<T: Float> {
     /// A schedule that needs something the optimizer or caller did not give returns an error
     /// (e.g. [`Error::NoSecondMoment`]) and leaves the learning rate unchanged.
     fn step(&mut self, optimizer: &mut dyn Optimizer<T>, metric: Option<T>) -> Result<(), Error>;
+
+    /// Reports what the next `start` or `step` would reject about the schedule's own
+    /// parameters, so a configuration can be checked when it is built or loaded.
+    ///
+    /// ```
+    /// use gradus::{Error, Schedule, StepLr};
+    /// assert!(Schedule::<f64>::validate(&StepLr::new(10, 0.5)).is_ok());
+    /// assert!(matches!(Schedule::<f64>::validate(&StepLr::new(0, 0.5)), Err(Error::InvalidHyperparameter { name: "step_size", .. })));
+    /// ```
+    fn validate(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Sets the base rate of every parameter group (torch's `initial_lr`) for a schedule that
+    /// reads one; [`Chained`](crate::Chained) hands every schedule it chains the rates in effect
+    /// before the first started, as torch's schedulers all read the group's `initial_lr`.
+    /// Schedules that read no base rate ignore it.
+    ///
+    /// ```
+    /// use gradus::{CosineAnnealingLr, Schedule, Sgd};
+    /// let mut opt = Sgd::new(0.05_f64);
+    /// let mut s = CosineAnnealingLr::new(10, 0.0);
+    /// s.start(&mut opt)?;
+    /// Schedule::<f64>::rebase(&mut s, &[0.1]);
+    /// s.step(&mut opt, None)?; // the step's recursion now reads base 0.1
+    /// # Ok::<(), gradus::Error>(())
+    /// ```
+    fn rebase(&mut self, bases: &[f64]) {
+        let _ = bases;
+    }
+}
+
+/// How a schedule moves between two rates over a phase: torch's `anneal_strategy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum AnnealStrategy {
+    /// Half a cosine: `end + (start - end)/2 * (1 + cos(pi*pct))` (the default).
+    #[default]
+    Cos,
+    /// A straight line: `(end - start)*pct + start`.
+    Linear,
 }
 
 /// When a schedule is stepped inside [`fit`](crate::fit).

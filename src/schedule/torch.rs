@@ -7,21 +7,21 @@ use core::f64::consts::PI;
 use num_traits::Float;
 
 use crate::kernel::{self, cast, to_f64};
-use crate::schedule::Schedule;
+use crate::schedule::{AnnealStrategy, Schedule};
 use crate::{Error, Optimizer};
 
 /// Where a torch-style schedule stands: each parameter group's base rate (torch's
 /// `initial_lr`) and PyTorch's `last_epoch` counter.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-struct Clock {
-    bases: Vec<f64>,
-    last_epoch: u64,
+pub(super) struct Clock {
+    pub(super) bases: Vec<f64>,
+    pub(super) last_epoch: u64,
 }
 
 impl Clock {
     /// Records every group's base rate (once) from the optimizer.
-    fn attach<T: Float>(&mut self, opt: &dyn Optimizer<T>) {
+    pub(super) fn attach<T: Float>(&mut self, opt: &dyn Optimizer<T>) {
         if self.bases.is_empty() {
             self.bases = (0..opt.groups()).map(|g| lr(opt, g)).collect();
         }
@@ -29,11 +29,11 @@ impl Clock {
 }
 
 /// The learning rate of group `g`.
-fn lr<T: Float>(opt: &dyn Optimizer<T>, g: usize) -> f64 {
+pub(super) fn lr<T: Float>(opt: &dyn Optimizer<T>, g: usize) -> f64 {
     opt.group_learning_rate(g).map_or(0.0, to_f64)
 }
 
-fn set_lr<T: Float>(opt: &mut dyn Optimizer<T>, g: usize, lr: f64) {
+pub(super) fn set_lr<T: Float>(opt: &mut dyn Optimizer<T>, g: usize, lr: f64) {
     opt.set_group_learning_rate(g, cast(lr));
 }
 
@@ -71,9 +71,18 @@ macro_rules! torch_schedule {
                 }
                 Ok(())
             }
+
+            fn rebase(&mut self, bases: &[f64]) {
+                self.clock.bases = bases.to_vec();
+            }
+
+            fn validate(&self) -> Result<(), Error> {
+                <$ty>::validate(self)
+            }
         }
     };
 }
+pub(super) use torch_schedule;
 
 /// Multiplies the rate by `gamma` every `step_size` steps: `torch.optim.lr_scheduler.StepLR`.
 ///
@@ -400,6 +409,8 @@ pub struct OneCycleLr {
     final_div_factor: f64,
     cycle_momentum: bool,
     momenta: (f64, f64),
+    anneal_strategy: AnnealStrategy,
+    three_phase: bool,
     last_epoch: u64,
     started: bool,
 }
@@ -440,6 +451,8 @@ impl OneCycleLr {
             final_div_factor: 1e4,
             cycle_momentum: true,
             momenta: (0.85, 0.95),
+            anneal_strategy: AnnealStrategy::Cos,
+            three_phase: false,
             last_epoch: 0,
             started: false,
         }
@@ -501,26 +514,69 @@ impl OneCycleLr {
         kernel::unit("max_momentum", self.momenta.1)
     }
 
-    fn anneal(start: f64, end: f64, pct: f64) -> f64 {
-        let cos_out = Float::cos(PI * pct) + 1.0;
-        end + (start - end) / 2.0 * cos_out
+    /// How the rate moves within a phase (default [`AnnealStrategy::Cos`]): torch's
+    /// `anneal_strategy`.
+    ///
+    /// ```
+    /// use gradus::{AnnealStrategy, OneCycleLr};
+    /// let s = OneCycleLr::new(0.1, 1000).anneal_strategy(AnnealStrategy::Linear);
+    /// # let _ = s;
+    /// ```
+    pub fn anneal_strategy(mut self, strategy: AnnealStrategy) -> Self {
+        self.anneal_strategy = strategy;
+        self
     }
 
-    /// `(lr, momentum)` at step `t` for a group peaking at `max_lr`.
+    /// torch's `three_phase`: up to `max_lr` over `pct_start` of the steps, back down to the
+    /// initial rate over as many, then to the final rate (default `false`: two phases, the
+    /// second ending at the final rate).
+    ///
+    /// ```
+    /// let s = gradus::OneCycleLr::new(0.1, 1000).three_phase(true);
+    /// # let _ = s;
+    /// ```
+    pub fn three_phase(mut self, three_phase: bool) -> Self {
+        self.three_phase = three_phase;
+        self
+    }
+
+    fn anneal(&self, start: f64, end: f64, pct: f64) -> f64 {
+        match self.anneal_strategy {
+            AnnealStrategy::Cos => {
+                let cos_out = Float::cos(PI * pct) + 1.0;
+                end + (start - end) / 2.0 * cos_out
+            }
+            AnnealStrategy::Linear => (end - start) * pct + start,
+        }
+    }
+
+    /// `(lr, momentum)` at step `t` for a group peaking at `max_lr`: torch's phases.
     fn at(&self, t: u64, max_lr: f64) -> (f64, f64) {
         let initial = max_lr / self.div_factor;
         let min_lr = initial / self.final_div_factor;
         let (base_m, max_m) = self.momenta;
-        let first_end = self.pct_start * self.total_steps as f64 - 1.0;
-        let last_end = self.total_steps as f64 - 1.0;
+        let total = self.total_steps as f64;
+        // (end step, start lr, end lr, start momentum, end momentum)
+        let two = [
+            (self.pct_start * total - 1.0, initial, max_lr, max_m, base_m),
+            (total - 1.0, max_lr, min_lr, base_m, max_m),
+        ];
+        let three = [
+            (self.pct_start * total - 1.0, initial, max_lr, max_m, base_m),
+            (2.0 * self.pct_start * total - 2.0, max_lr, initial, base_m, max_m),
+            (total - 1.0, initial, min_lr, max_m, max_m),
+        ];
+        let phases: &[(f64, f64, f64, f64, f64)] = if self.three_phase { &three } else { &two };
         let t = t as f64;
-        if t <= first_end {
-            let pct = t / first_end;
-            (Self::anneal(initial, max_lr, pct), Self::anneal(max_m, base_m, pct))
-        } else {
-            let pct = (t - first_end) / (last_end - first_end);
-            (Self::anneal(max_lr, min_lr, pct), Self::anneal(base_m, max_m, pct))
+        let mut start_step = 0.0;
+        for (i, &(end, lr0, lr1, m0, m1)) in phases.iter().enumerate() {
+            if t <= end || i == phases.len() - 1 {
+                let pct = (t - start_step) / (end - start_step);
+                return (self.anneal(lr0, lr1, pct), self.anneal(m0, m1, pct));
+            }
+            start_step = end;
         }
+        unreachable!("the last phase always matches")
     }
 
     fn apply<T: Float>(&self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
@@ -549,6 +605,10 @@ impl OneCycleLr {
 }
 
 impl<T: Float> Schedule<T> for OneCycleLr {
+    fn validate(&self) -> Result<(), Error> {
+        OneCycleLr::validate(self)
+    }
+
     fn start(&mut self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
         self.validate()?;
         if self.started {
@@ -561,8 +621,11 @@ impl<T: Float> Schedule<T> for OneCycleLr {
     fn step(&mut self, optimizer: &mut dyn Optimizer<T>, _metric: Option<T>) -> Result<(), Error> {
         self.validate()?;
         self.started = true;
-        // PyTorch raises past the end; the rate stays at the cycle's final value here.
-        self.last_epoch = (self.last_epoch + 1).min(self.total_steps - 1);
+        if self.last_epoch >= self.total_steps {
+            // torch raises "Tried to step {n} times" here too
+            return Err(Error::ScheduleFinished { steps: self.last_epoch + 1, total_steps: self.total_steps });
+        }
+        self.last_epoch += 1;
         self.apply(optimizer)
     }
 }
@@ -575,6 +638,16 @@ pub enum PlateauMode {
     Min,
     /// Higher is better (an accuracy).
     Max,
+}
+
+/// How [`ReduceLrOnPlateau`] measures an improvement: torch's `threshold_mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum ThresholdMode {
+    /// Better than `best * (1 - threshold)` (`Min`) or `best * (1 + threshold)` (`Max`): the default.
+    Rel,
+    /// Better than `best - threshold` (`Min`) or `best + threshold` (`Max`).
+    Abs,
 }
 
 /// Reduces the rate by `factor` when the metric stops improving for `patience` steps:
@@ -601,8 +674,9 @@ pub struct ReduceLrOnPlateau {
     factor: f64,
     patience: u64,
     threshold: f64,
+    threshold_mode: ThresholdMode,
     cooldown: u64,
-    min_lr: f64,
+    min_lrs: Vec<f64>,
     eps: f64,
     best: Option<f64>,
     num_bad: u64,
@@ -624,8 +698,9 @@ impl ReduceLrOnPlateau {
             factor,
             patience,
             threshold: 1e-4,
+            threshold_mode: ThresholdMode::Rel,
             cooldown: 0,
-            min_lr: 0.0,
+            min_lrs: alloc::vec![0.0],
             eps: 1e-8,
             best: None,
             num_bad: 0,
@@ -662,29 +737,88 @@ impl ReduceLrOnPlateau {
     /// # let _ = s;
     /// ```
     pub fn min_lr(mut self, min_lr: f64) -> Self {
-        self.min_lr = min_lr;
+        self.min_lrs = alloc::vec![min_lr];
         self
     }
 
+    /// One lower bound per parameter group (torch's `min_lr` as a list); the count must equal
+    /// the optimizer's [`groups`](Optimizer::groups).
+    ///
+    /// ```
+    /// let s = gradus::ReduceLrOnPlateau::new(gradus::PlateauMode::Min, 0.1, 10).min_lrs(&[1e-6, 0.0]);
+    /// # let _ = s;
+    /// ```
+    pub fn min_lrs(mut self, min_lrs: &[f64]) -> Self {
+        self.min_lrs = min_lrs.to_vec();
+        self
+    }
+
+    /// Whether `threshold` is relative or absolute (default [`ThresholdMode::Rel`]).
+    ///
+    /// ```
+    /// use gradus::{PlateauMode, ReduceLrOnPlateau, ThresholdMode};
+    /// let s = ReduceLrOnPlateau::new(PlateauMode::Min, 0.1, 10).threshold_mode(ThresholdMode::Abs);
+    /// # let _ = s;
+    /// ```
+    pub fn threshold_mode(mut self, mode: ThresholdMode) -> Self {
+        self.threshold_mode = mode;
+        self
+    }
+
+    /// Smallest change of the rate that is applied (default 1e-8): a reduction by less is
+    /// skipped.
+    ///
+    /// ```
+    /// let s = gradus::ReduceLrOnPlateau::new(gradus::PlateauMode::Min, 0.1, 10).eps(0.0);
+    /// # let _ = s;
+    /// ```
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// torch's `_is_better`, with `best` starting at the worst value of the mode.
     fn is_better(&self, a: f64) -> bool {
-        match (self.best, self.mode) {
-            (None, _) => true,
-            (Some(best), PlateauMode::Min) => a < best * (1.0 - self.threshold),
-            (Some(best), PlateauMode::Max) => a > best * (1.0 + self.threshold),
+        let best = self.best.unwrap_or(match self.mode {
+            PlateauMode::Min => f64::INFINITY,
+            PlateauMode::Max => f64::NEG_INFINITY,
+        });
+        match (self.mode, self.threshold_mode) {
+            (PlateauMode::Min, ThresholdMode::Rel) => a < best * (1.0 - self.threshold),
+            (PlateauMode::Min, ThresholdMode::Abs) => a < best - self.threshold,
+            (PlateauMode::Max, ThresholdMode::Rel) => a > best * (self.threshold + 1.0),
+            (PlateauMode::Max, ThresholdMode::Abs) => a > best + self.threshold,
         }
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        kernel::unit("factor", self.factor)?;
+        kernel::non_negative("threshold", self.threshold)?;
+        kernel::non_negative("eps", self.eps)?;
+        kernel::require(!self.min_lrs.is_empty(), "min_lrs", 0.0, "at least one min_lr")?;
+        for &m in &self.min_lrs {
+            kernel::non_negative("min_lr", m)?;
+        }
+        Ok(())
     }
 }
 
 impl<T: Float> Schedule<T> for ReduceLrOnPlateau {
+    fn validate(&self) -> Result<(), Error> {
+        ReduceLrOnPlateau::validate(self)
+    }
+
     fn step(&mut self, optimizer: &mut dyn Optimizer<T>, metric: Option<T>) -> Result<(), Error> {
-        kernel::unit("factor", self.factor)?;
-        kernel::non_negative("threshold", self.threshold)?;
-        kernel::non_negative("min_lr", self.min_lr)?;
-        let current = metric.map(to_f64).ok_or(Error::InvalidHyperparameter {
-            name: "metric",
-            value: f64::NAN,
-            expected: "a metric value passed to step",
-        })?;
+        self.validate()?;
+        let groups = optimizer.groups();
+        if self.min_lrs.len() != 1 && self.min_lrs.len() != groups {
+            return Err(Error::InvalidHyperparameter {
+                name: "min_lrs",
+                value: self.min_lrs.len() as f64,
+                expected: "one min_lr per parameter group of the optimizer (or one for all)",
+            });
+        }
+        let current = metric.map(to_f64).ok_or(Error::MissingMetric)?;
         if self.is_better(current) {
             self.best = Some(current);
             self.num_bad = 0;
@@ -696,9 +830,9 @@ impl<T: Float> Schedule<T> for ReduceLrOnPlateau {
             self.num_bad = 0;
         }
         if self.num_bad > self.patience {
-            for g in 0..optimizer.groups() {
+            for g in 0..groups {
                 let old = lr(&*optimizer, g);
-                let new = f64::max(old * self.factor, self.min_lr);
+                let new = f64::max(old * self.factor, self.min_lrs[if self.min_lrs.len() == 1 { 0 } else { g }]);
                 if old - new > self.eps {
                     set_lr(optimizer, g, new);
                 }
@@ -774,6 +908,18 @@ impl<T: Float> Sequential<T> {
 }
 
 impl<T: Float> Schedule<T> for Sequential<T> {
+    fn validate(&self) -> Result<(), Error> {
+        Sequential::validate(self)?;
+        self.schedules.iter().try_for_each(|s| s.validate())
+    }
+
+    fn rebase(&mut self, bases: &[f64]) {
+        self.bases = bases.to_vec();
+        for s in &mut self.schedules {
+            s.rebase(bases);
+        }
+    }
+
     fn start(&mut self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
         self.validate()?;
         if !self.bases.is_empty() {
