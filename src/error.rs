@@ -111,6 +111,23 @@ pub enum Error {
         /// Steps it was built for.
         total_steps: u64,
     },
+    /// A shape-aware rule was stepped without a shape: give it one with its `shape` setter, or
+    /// step it inside a [`Groups`](crate::Groups), which passes each tensor's shape.
+    #[error("{rule} needs the tensor's shape: set it with `.shape(&[..])` or step it inside `Groups`")]
+    MissingShape {
+        /// The rule.
+        rule: &'static str,
+    },
+    /// A row index of a sparse step past the table's last row.
+    #[error("row index out of range: rows[{index}] = {row}, but the table has {rows} rows")]
+    RowOutOfRange {
+        /// Position in the list of rows.
+        index: usize,
+        /// The row asked for.
+        row: usize,
+        /// Rows in the table.
+        rows: usize,
+    },
     /// A tensor name given to a [`Layout`](crate::Layout) twice.
     #[error("duplicate tensor `{name}` in the layout: every tensor needs its own name")]
     DuplicateTensor {

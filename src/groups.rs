@@ -11,7 +11,7 @@ use num_traits::Float;
 
 use crate::{
     AdaBelief, Adadelta, Adagrad, Adam, AdamW, Adamax, Asgd, Error, Lamb, Layout, Lion, NAdam, Optimizer, RAdam,
-    RmsProp, Rprop, Sgd, TensorName, Yogi,
+    RmsProp, Rprop, Sgd, SparseAdam, TensorName, Yogi,
 };
 
 /// One optimizer over the flat buffer of a [`Layout`]: PyTorch's `param_groups`, optax's
@@ -124,7 +124,13 @@ impl<T: Float + Send + Sync + 'static> Groups<T> {
                             second: g,
                         });
                     }
-                    None => self.tensors[i] = Some((g, slot.clone())),
+                    None => {
+                        let mut own = slot.clone();
+                        if let Some(shape) = self.layout.shape(name) {
+                            own.get_mut().set_shape(shape);
+                        }
+                        self.tensors[i] = Some((g, own));
+                    }
                 },
             }
         }
@@ -500,7 +506,10 @@ macro_rules! slots {
     };
 }
 
-slots!(Sgd, Adam, AdamW, RmsProp, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, Asgd, Lion, AdaBelief, Yogi, Lamb);
+slots!(
+    Sgd, Adam, AdamW, RmsProp, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, Asgd, Lion, AdaBelief, Yogi, Lamb,
+    SparseAdam,
+);
 
 #[cfg(feature = "serde")]
 mod checkpoint {

@@ -119,6 +119,8 @@ extern crate std;
 compile_error!("gradus needs either the `std` feature (default) or the `libm` feature for float math");
 
 #[forbid(unsafe_code)]
+mod average;
+#[forbid(unsafe_code)]
 mod clip;
 #[forbid(unsafe_code)]
 mod error;
@@ -149,6 +151,7 @@ pub mod simd;
 #[forbid(unsafe_code)]
 mod state;
 
+pub use average::WeightAverage;
 pub use clip::{clip_grad_norm, clip_grad_norm_tensors, clip_grad_value, clip_grad_value_tensors, Norm};
 pub use error::{Error, TensorName};
 pub use fit::{evaluate, fit, EpochCallback, EpochReport, Evaluation, FitOptions, FitReport, Stop};
@@ -158,7 +161,8 @@ pub use loss::{sigmoid, AbsoluteError, Huber, LogLoss, Loss, SoftmaxCrossEntropy
 pub use minimize::{minimize, MinimizeOptions, MinimizeReport};
 pub use model::{check_backward, check_gradient, loss_gradient, Gradient, GradientCheck, Linear, Logistic, Network};
 pub use optim::{
-    AdaBelief, Adadelta, Adagrad, Adam, AdamW, Adamax, Asgd, Lamb, Lion, NAdam, RAdam, RmsProp, Rprop, Sgd, Yogi,
+    AdaBelief, Adadelta, Adagrad, Adam, AdamW, Adamax, Asgd, Lamb, Lion, NAdam, RAdam, RmsProp, Rprop, Sgd, SparseAdam,
+    Yogi,
 };
 pub use optimizer::Optimizer;
 pub use schedule::{

@@ -189,6 +189,20 @@ pub trait Optimizer<T: Float> {
         false
     }
 
+    /// Tells a shape-aware rule ([`SparseAdam`](crate::SparseAdam)'s rows, a matrix rule's
+    /// `(m, n)`) the shape of the tensor it steps; [`Groups`](crate::Groups) calls it with each
+    /// tensor's shape from the [`Layout`](crate::Layout). Other rules ignore it (the default).
+    ///
+    /// ```
+    /// use gradus::{Optimizer, SparseAdam};
+    /// let mut opt = SparseAdam::<f64>::new(1e-3);
+    /// opt.set_shape(&[1000, 16]);
+    /// assert_eq!(opt.get_shape(), Some(&[1000, 16][..]));
+    /// ```
+    fn set_shape(&mut self, shape: &[usize]) {
+        let _ = shape;
+    }
+
     /// The number of parameter groups, each with its own learning rate (and momentum): 1 for a
     /// single rule, one per [`group`](crate::Groups::group) for [`Groups`](crate::Groups).
     /// Schedules set every group's rate from that group's own base rate, as
@@ -319,6 +333,11 @@ macro_rules! forward_optimizer {
             fn apply(&mut self, params: &mut [T], grads: &[T]) -> Result<(), crate::Error> {
                 let $s = self;
                 $inner.apply(params, grads)
+            }
+            #[inline]
+            fn set_shape(&mut self, shape: &[usize]) {
+                let $s = self;
+                crate::Optimizer::set_shape(&mut $inner, shape)
             }
             #[inline]
             fn groups(&self) -> usize {

@@ -18,6 +18,7 @@ mod radam;
 mod rmsprop;
 mod rprop;
 mod sgd;
+mod sparse_adam;
 mod yogi;
 
 pub use adabelief::AdaBelief;
@@ -33,6 +34,7 @@ pub use radam::RAdam;
 pub use rmsprop::RmsProp;
 pub use rprop::Rprop;
 pub use sgd::Sgd;
+pub use sparse_adam::SparseAdam;
 pub use yogi::Yogi;
 
 /// Step count and the length the state was sized for, common to every rule.
@@ -72,6 +74,10 @@ pub(crate) trait Rule<T> {
     fn set_momentum_coef(&mut self, momentum: f64) -> bool {
         let _ = momentum;
         false
+    }
+    /// The tensor's shape, for the shape-aware rules.
+    fn set_shape(&mut self, shape: &[usize]) {
+        let _ = shape;
     }
 }
 
@@ -152,6 +158,9 @@ macro_rules! impl_optimizer {
             }
             fn set_momentum(&mut self, momentum: T) -> bool {
                 crate::optim::Rule::set_momentum_coef(self, crate::kernel::to_f64(momentum))
+            }
+            fn set_shape(&mut self, shape: &[usize]) {
+                crate::optim::Rule::set_shape(self, shape)
             }
         }
     };

@@ -1,0 +1,163 @@
+//! The torch.optim rules beyond the first batch, replayed from `tests/recorded/` at relative
+//! 1e-9: SparseAdam, AveragedModel (`WeightAverage`), Adafactor, L-BFGS, Muon.
+
+mod common;
+
+use gradus::*;
+use serde_json::Value;
+
+const TOL: f64 = 1e-9;
+
+fn recorded(name: &str) -> Vec<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("recorded").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str::<Value>(&text).unwrap().as_array().unwrap().clone()
+}
+
+/// Checks that `h` (a `hyper_resolved`) has no key outside `known`, so that no recorded option
+/// is silently ignored.
+fn known_keys(case: &Value, known: &[&str]) {
+    const IGNORED: &[&str] = &["foreach", "fused", "capturable", "differentiable"];
+    for k in case["hyper_resolved"].as_object().unwrap().keys() {
+        assert!(known.contains(&&k[..]) || IGNORED.contains(&&k[..]), "{}: unknown hyperparameter {k}", case["id"]);
+    }
+}
+
+fn pair(v: &Value) -> (f64, f64) {
+    let a = common::floats(v);
+    (a[0], a[1])
+}
+
+/// The gradient of the problems of this batch (and the first batch's, through `common`).
+fn grad(case: &Value, k: usize, x: &[f64], g: &mut [f64]) {
+    match case["problem"].as_str().unwrap() {
+        "matrix_fixed" => g.copy_from_slice(&common::floats(&case["grads"][k])),
+        "matrix_quadratic" => {
+            let a = common::floats(&case["A"]);
+            for i in 0..x.len() {
+                g[i] = a[i] * x[i];
+            }
+        }
+        _ => common::problem_grad(case, k, x, g),
+    }
+}
+
+/// Steps `opt` through a case's trajectory; the worst relative error of any recorded row.
+fn replay(case: &Value, opt: &mut dyn Optimizer<f64>) -> f64 {
+    let mut x = common::floats(&case["init"]);
+    let mut g = vec![0.0; x.len()];
+    let every = case["record_every"].as_u64().unwrap_or(1) as usize;
+    let mut worst = 0.0_f64;
+    for k in 0..case["steps"].as_u64().unwrap() as usize {
+        grad(case, k, &x, &mut g);
+        opt.step(&mut x, &g).unwrap_or_else(|e| panic!("{} step {k}: {e}", case["id"]));
+        if (k + 1) % every == 0 {
+            worst = worst.max(common::rel_err(&x, &common::floats(&case["trajectory"][(k + 1) / every - 1])));
+        }
+    }
+    worst
+}
+
+fn assert_all_pass(results: Vec<(String, f64)>, tol: f64) {
+    for (id, err) in &results {
+        eprintln!("{id}: {err:.2e}");
+    }
+    let bad: Vec<_> = results.iter().filter(|(_, e)| !(*e <= tol)).collect();
+    assert!(bad.is_empty(), "{} of {} cases fail: {bad:?}", bad.len(), results.len());
+}
+
+#[test]
+fn sparse_adam_matches_torch() {
+    let cases = recorded("torch_SparseAdam.json");
+    assert!(cases.len() >= 3);
+    let mut results = Vec::new();
+    for case in &cases {
+        known_keys(case, &["lr", "betas", "eps", "maximize"]);
+        let h = &case["hyper_resolved"];
+        let (b1, b2) = pair(&h["betas"]);
+        let shape: Vec<usize> =
+            case["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+        let mut opt = SparseAdam::new(common::f(&h["lr"]))
+            .betas(b1, b2)
+            .eps(common::f(&h["eps"]))
+            .maximize(h["maximize"].as_bool().unwrap())
+            .shape(&shape);
+        let mut x = common::floats(&case["init"]);
+        let mut worst = 0.0_f64;
+        for (k, step) in case["sparse_grads"].as_array().unwrap().iter().enumerate() {
+            let entries = step.as_array().unwrap();
+            let rows: Vec<usize> = entries.iter().map(|e| e[0].as_u64().unwrap() as usize).collect();
+            let values: Vec<f64> = entries.iter().flat_map(|e| common::floats(&e[1])).collect();
+            opt.step_rows(&mut x, &rows, &values).unwrap();
+            worst = worst.max(common::rel_err(&x, &common::floats(&case["trajectory"][k])));
+        }
+        assert_eq!(opt.steps(), case["steps"].as_u64().unwrap());
+        results.push((case["id"].to_string(), worst));
+    }
+    assert_all_pass(results, TOL);
+}
+
+#[test]
+fn sparse_adam_steps_only_listed_rows_and_rejects_bad_rows() {
+    let mut opt = SparseAdam::new(0.1_f64).shape(&[4, 2]);
+    let mut table = vec![1.0; 8];
+    // duplicates are summed: [1, 1] twice is [2, 2] once
+    let mut twin = opt.clone();
+    let mut table2 = table.clone();
+    opt.step_rows(&mut table, &[2, 2], &[1.0, 1.0, 1.0, 1.0]).unwrap();
+    twin.step_rows(&mut table2, &[2], &[2.0, 2.0]).unwrap();
+    assert_eq!(table, table2);
+    assert_eq!(&table[..4], &[1.0; 4]);
+    // an empty step counts and moves nothing
+    opt.step_rows(&mut table, &[], &[]).unwrap();
+    assert_eq!((opt.steps(), &table[..]), (2, &table2[..]));
+    // bad rows, lengths, values, shape: errors with nothing written
+    let before = (table.clone(), opt.clone());
+    assert_eq!(opt.step_rows(&mut table, &[0, 9], &[0.0; 4]), Err(Error::RowOutOfRange { index: 1, row: 9, rows: 4 }));
+    assert!(matches!(opt.step_rows(&mut table, &[0], &[0.0; 3]), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(opt.step_rows(&mut table[..6], &[0], &[0.0; 2]), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        opt.step_rows(&mut table, &[1], &[0.0, f64::NAN]),
+        Err(Error::NonFiniteGradient { index: 1, .. })
+    ));
+    assert_eq!((table.clone(), opt.clone()), before);
+    let mut shapeless = SparseAdam::new(0.1_f64);
+    assert_eq!(shapeless.step_rows(&mut table, &[0], &[0.0; 2]), Err(Error::MissingShape { rule: "SparseAdam" }));
+    // inside Groups the layout gives the shape
+    let layout = Layout::new().tensor("emb", &[4, 2]);
+    let mut groups = Groups::new(layout).group(&["emb"], SparseAdam::new(0.1_f64));
+    let mut p = vec![1.0; 8];
+    groups.step(&mut p, &[0.5; 8]).unwrap();
+    assert_eq!(groups.rule("emb").unwrap().steps(), 1);
+}
+
+#[test]
+fn weight_average_matches_averaged_model() {
+    let cases = recorded("torch_AveragedModel.json");
+    assert!(cases.len() >= 6);
+    let mut results = Vec::new();
+    for case in &cases {
+        let mut opt = common::build::<f64>(case);
+        let mut avg = match case["averaging"]["kind"].as_str().unwrap() {
+            "swa" => WeightAverage::swa(),
+            "ema" => WeightAverage::ema(common::f(&case["averaging"]["decay"])),
+            k => panic!("unknown averaging {k}"),
+        };
+        let start = case["avg_start"].as_u64().unwrap() as usize;
+        let mut x = common::floats(&case["init"]);
+        let mut g = vec![0.0; x.len()];
+        let mut worst = 0.0_f64;
+        for k in 0..case["steps"].as_u64().unwrap() as usize {
+            grad(case, k, &x, &mut g);
+            opt.step(&mut x, &g).unwrap();
+            worst = worst.max(common::rel_err(&x, &common::floats(&case["trajectory"][k])));
+            if k >= start {
+                avg.update(&x).unwrap();
+                worst = worst.max(common::rel_err(avg.averaged(), &common::floats(&case["averaged"][k - start])));
+            }
+        }
+        assert_eq!(avg.count(), case["n_averaged"].as_u64().unwrap());
+        results.push((case["id"].to_string(), worst));
+    }
+    assert_all_pass(results, TOL);
+}
