@@ -10,8 +10,8 @@ use core::fmt;
 use num_traits::Float;
 
 use crate::{
-    AdaBelief, Adadelta, Adagrad, Adam, AdamW, Adamax, Asgd, Error, Lamb, Layout, Lion, NAdam, Optimizer, RAdam,
-    RmsProp, Rprop, Sgd, SparseAdam, TensorName, Yogi,
+    AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Asgd, Error, Lamb, Layout, Lion, NAdam, Optimizer,
+    RAdam, RmsProp, Rprop, Sgd, SparseAdam, TensorName, Yogi,
 };
 
 /// One optimizer over the flat buffer of a [`Layout`]: PyTorch's `param_groups`, optax's
@@ -508,7 +508,7 @@ macro_rules! slots {
 
 slots!(
     Sgd, Adam, AdamW, RmsProp, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, Asgd, Lion, AdaBelief, Yogi, Lamb,
-    SparseAdam,
+    SparseAdam, Adafactor,
 );
 
 #[cfg(feature = "serde")]

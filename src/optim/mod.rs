@@ -7,6 +7,7 @@ use crate::Error;
 
 mod adabelief;
 mod adadelta;
+mod adafactor;
 mod adagrad;
 mod adam;
 mod adamax;
@@ -23,6 +24,7 @@ mod yogi;
 
 pub use adabelief::AdaBelief;
 pub use adadelta::Adadelta;
+pub use adafactor::Adafactor;
 pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
 pub use adamax::Adamax;
@@ -79,6 +81,11 @@ pub(crate) trait Rule<T> {
     fn set_shape(&mut self, shape: &[usize]) {
         let _ = shape;
     }
+    /// What the rule rejects about the length of the parameters (a shape that does not fit).
+    fn check_input(&self, len: usize) -> Result<(), Error> {
+        let _ = len;
+        Ok(())
+    }
 }
 
 /// The gradient as the moment updates see it: `g*sign` (maximize), then PyTorch's coupled L2
@@ -129,6 +136,9 @@ macro_rules! impl_optimizer {
             }
             fn check(&self, params: &[T], grads: &[T]) -> Result<(), crate::Error> {
                 crate::Optimizer::validate(self)?;
+                if !params.is_empty() {
+                    crate::optim::Rule::check_input(self, params.len())?;
+                }
                 crate::kernel::guard(params, grads, self.progress.len, self.common.check_finite)
             }
             fn apply(&mut self, params: &mut [T], grads: &[T]) -> Result<(), crate::Error> {
