@@ -199,11 +199,11 @@ fn adafactor_state_is_one_value_per_row_and_column() {
     }
     // a 3-D tensor factors each of its matrices
     let mut opt = Adafactor::new(1e-2_f64).shape(&[3, 4, 5]);
-    opt.step(&mut vec![0.5; 60], &[0.1; 60]).unwrap();
+    opt.step(&mut [0.5; 60], &[0.1; 60]).unwrap();
     assert_eq!(opt.state_len(), 3 * (4 + 5));
     // and a vector keeps one per element
     let mut opt = Adafactor::new(1e-2_f64);
-    opt.step(&mut vec![0.5; 7], &[0.1; 7]).unwrap();
+    opt.step(&mut [0.5; 7], &[0.1; 7]).unwrap();
     assert_eq!(opt.state_len(), 7);
     // a shape that does not fit the parameters is an error with nothing written
     let mut opt = Adafactor::new(1e-2_f64).shape(&[2, 3]);
