@@ -128,6 +128,19 @@ pub enum Error {
         /// Rows in the table.
         rows: usize,
     },
+    /// The closure given to [`Lbfgs::step`](crate::Lbfgs::step) returned a NaN or infinite
+    /// loss, or wrote one into the gradient; the parameters and the state were restored.
+    #[error(
+        "the closure returned a non-finite {what}: {what}[{index}] = {value} (parameters restored to the step's start)"
+    )]
+    NonFiniteClosure {
+        /// "loss" or "gradient".
+        what: &'static str,
+        /// Index of the first non-finite gradient element (0 for the loss).
+        index: usize,
+        /// The value.
+        value: f64,
+    },
     /// A tensor name given to a [`Layout`](crate::Layout) twice.
     #[error("duplicate tensor `{name}` in the layout: every tensor needs its own name")]
     DuplicateTensor {

@@ -161,8 +161,8 @@ pub use loss::{sigmoid, AbsoluteError, Huber, LogLoss, Loss, SoftmaxCrossEntropy
 pub use minimize::{minimize, MinimizeOptions, MinimizeReport};
 pub use model::{check_backward, check_gradient, loss_gradient, Gradient, GradientCheck, Linear, Logistic, Network};
 pub use optim::{
-    AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Asgd, Lamb, Lion, NAdam, RAdam, RmsProp, Rprop, Sgd,
-    SparseAdam, Yogi,
+    AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Asgd, Lamb, Lbfgs, LineSearch, Lion, NAdam, RAdam,
+    RmsProp, Rprop, Sgd, SparseAdam, Yogi,
 };
 pub use optimizer::Optimizer;
 pub use schedule::{

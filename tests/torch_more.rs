@@ -211,3 +211,111 @@ fn adafactor_state_is_one_value_per_row_and_column() {
     assert!(matches!(opt.step(&mut p, &[0.1; 5]), Err(Error::ShapeMismatch { expected: 6, found: 5, .. })));
     assert_eq!(p, vec![1.0; 5]);
 }
+
+/// The loss and gradient of an L-BFGS case's problem, in the recording's operation order.
+fn lbfgs_objective(case: &Value, x: &[f64], g: &mut [f64]) -> f64 {
+    common::problem_grad(case, 0, x, g);
+    match case["problem"].as_str().unwrap() {
+        "quadratic" => {
+            let a = [1.0, 10.0, 100.0, 0.5, 3.0];
+            let mut s = 0.0;
+            for i in 0..x.len() {
+                s += (a[i] * x[i]) * x[i];
+            }
+            0.5 * s
+        }
+        "rosenbrock2" => {
+            let (u, t) = (1.0 - x[0], x[1] - x[0] * x[0]);
+            u * u + (100.0 * t) * t
+        }
+        p => panic!("unknown problem {p}"),
+    }
+}
+
+fn lbfgs(case: &Value) -> Lbfgs<f64> {
+    known_keys(
+        case,
+        &[
+            "lr",
+            "max_iter",
+            "max_eval",
+            "tolerance_grad",
+            "tolerance_change",
+            "history_size",
+            "line_search_fn",
+            "maximize",
+        ],
+    );
+    let h = &case["hyper_resolved"];
+    let int = |k: &str| h[k].as_u64().unwrap() as usize;
+    let line_search = match h["line_search_fn"].as_str() {
+        None => None,
+        Some("strong_wolfe") => Some(LineSearch::StrongWolfe),
+        Some(l) => panic!("unknown line search {l}"),
+    };
+    Lbfgs::new(common::f(&h["lr"]))
+        .max_iter(int("max_iter"))
+        .max_eval(int("max_eval"))
+        .tolerance_grad(common::f(&h["tolerance_grad"]))
+        .tolerance_change(common::f(&h["tolerance_change"]))
+        .history_size(int("history_size"))
+        .line_search_fn(line_search)
+        .maximize(h["maximize"].as_bool().unwrap_or(false))
+}
+
+#[test]
+fn lbfgs_matches_torch_with_losses_and_counts() {
+    let cases = recorded("torch_LBFGS.json");
+    assert!(cases.len() >= 8);
+    let mut results = Vec::new();
+    for case in &cases {
+        let mut opt = lbfgs(case);
+        let mut x = common::floats(&case["init"]);
+        let mut worst = 0.0_f64;
+        for j in 0..case["steps"].as_u64().unwrap() as usize {
+            let loss = opt.step(&mut x, |p, g| lbfgs_objective(case, p, g)).unwrap();
+            worst = worst.max(common::rel_err(&x, &common::floats(&case["trajectory"][j])));
+            worst = worst.max(common::rel_err(&[loss], &[common::f(&case["losses"][j])]));
+            assert_eq!(opt.func_evals(), case["func_evals"][j].as_u64().unwrap(), "{} step {j}", case["id"]);
+            assert_eq!(opt.n_iters(), case["n_iters"][j].as_u64().unwrap(), "{} step {j}", case["id"]);
+        }
+        results.push((case["id"].to_string(), worst));
+    }
+    assert_all_pass(results, TOL);
+}
+
+#[test]
+fn lbfgs_restores_everything_on_a_non_finite_closure() {
+    let rosen = |p: &[f64], g: &mut [f64]| {
+        let (x, y) = (p[0], p[1]);
+        g[0] = -2.0 * (1.0 - x) - 400.0 * x * (y - x * x);
+        g[1] = 200.0 * (y - x * x);
+        (1.0 - x).powi(2) + 100.0 * (y - x * x).powi(2)
+    };
+    let mut opt = Lbfgs::new(1.0).line_search_fn(Some(LineSearch::StrongWolfe)).max_iter(3);
+    let mut p = [-1.2, 1.0];
+    opt.step(&mut p, rosen).unwrap();
+    let (before, pristine) = (p, opt.clone());
+    // the second evaluation of the next step goes wrong (inside its line search)
+    let mut calls = 0;
+    let e = opt
+        .step(&mut p, |q, g| {
+            calls += 1;
+            let l = rosen(q, g);
+            if calls == 2 {
+                g[1] = f64::NAN;
+            }
+            l
+        })
+        .unwrap_err();
+    assert!(matches!(e, Error::NonFiniteClosure { what: "gradient", index: 1, .. }), "{e}");
+    assert_eq!(p, before);
+    assert_eq!(opt, pristine);
+    let e = opt.step(&mut p, |_, _| f64::INFINITY).unwrap_err();
+    assert!(matches!(e, Error::NonFiniteClosure { what: "loss", .. }));
+    assert_eq!((p, opt.func_evals()), (before, pristine.func_evals()));
+    // bad settings and lengths are errors before the closure runs
+    assert!(matches!(opt.step(&mut [1.0, 2.0, 3.0], rosen), Err(Error::StateMismatch { expected: 2, found: 3 })));
+    assert!(Lbfgs::new(1.0).history_size(0).step(&mut p, rosen).is_err());
+    assert_eq!(Lbfgs::new(1.0).step(&mut [], rosen), Err(Error::EmptyData { what: "params" }));
+}
