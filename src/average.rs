@@ -36,7 +36,8 @@ enum Averaging {
 /// let mut opt = Sgd::new(0.25);
 /// let mut swa = WeightAverage::swa();
 /// for _ in 0..3 {
-///     opt.step(&mut x, &[2.0 * x[0]])?; // x halves each step: 2, 1, 0.5
+///     let g = [2.0 * x[0]];
+///     opt.step(&mut x, &g)?; // x halves each step: 2, 1, 0.5
 ///     swa.update(&x)?;
 /// }
 /// assert_eq!(swa.averaged(), &[3.5 / 3.0]);

@@ -10,8 +10,8 @@ use core::fmt;
 use num_traits::Float;
 
 use crate::{
-    AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Asgd, Error, Lamb, Layout, Lion, NAdam, Optimizer,
-    RAdam, RmsProp, Rprop, Sgd, SparseAdam, TensorName, Yogi,
+    AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Asgd, Error, Lamb, Layout, Lion, Muon, NAdam,
+    Optimizer, RAdam, RmsProp, Rprop, Sgd, SparseAdam, TensorName, Yogi,
 };
 
 /// One optimizer over the flat buffer of a [`Layout`]: PyTorch's `param_groups`, optax's
@@ -275,8 +275,9 @@ impl<T: Float + Send + Sync + 'static> Groups<T> {
         if let Some(i) = self.tensors.iter().position(Option::is_none) {
             return Err(Error::UngroupedTensor { name: self.layout.name(i) });
         }
-        for (g, group) in self.groups.iter().enumerate() {
-            group.rule.get().validate().map_err(|e| in_group(g, e))?;
+        // every tensor's own copy (it carries the tensor's shape), named by its group
+        for (g, slot) in self.tensors.iter().flatten() {
+            slot.get().validate().map_err(|e| in_group(*g, e))?;
         }
         Ok(())
     }
@@ -508,7 +509,7 @@ macro_rules! slots {
 
 slots!(
     Sgd, Adam, AdamW, RmsProp, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, Asgd, Lion, AdaBelief, Yogi, Lamb,
-    SparseAdam, Adafactor,
+    SparseAdam, Adafactor, Muon,
 );
 
 #[cfg(feature = "serde")]

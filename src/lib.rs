@@ -102,7 +102,8 @@
 //! | `serde` | no | `Serialize`/`Deserialize` for every rule, schedule (but [`Sequential`]) and [`Groups`]: exact checkpoints (with `serde_json`, enable its `float_roundtrip` feature) |
 //! | `rayon` | no | steps (and the non-finite scan) above 2^17 elements split over rayon's pool; bit-identical to serial |
 #![no_std]
-// `unsafe` is forbidden in every module but `simd`, whose target-feature calls need it.
+// `unsafe` is forbidden in every module but `simd`, whose target-feature calls need it, and
+// `gemm`, which hands checked slices to `matrixmultiply`.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
@@ -126,6 +127,8 @@ mod clip;
 mod error;
 #[forbid(unsafe_code)]
 mod fit;
+// the one other module with `unsafe`: raw-pointer matrix products, bounds checked first
+mod gemm;
 #[forbid(unsafe_code)]
 mod groups;
 #[forbid(unsafe_code)]
@@ -161,8 +164,8 @@ pub use loss::{sigmoid, AbsoluteError, Huber, LogLoss, Loss, SoftmaxCrossEntropy
 pub use minimize::{minimize, MinimizeOptions, MinimizeReport};
 pub use model::{check_backward, check_gradient, loss_gradient, Gradient, GradientCheck, Linear, Logistic, Network};
 pub use optim::{
-    AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Asgd, Lamb, Lbfgs, LineSearch, Lion, NAdam, RAdam,
-    RmsProp, Rprop, Sgd, SparseAdam, Yogi,
+    AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, AdjustLr, Asgd, Lamb, Lbfgs, LineSearch, Lion, Muon,
+    NAdam, RAdam, RmsProp, Rprop, Sgd, SparseAdam, Yogi,
 };
 pub use optimizer::Optimizer;
 pub use schedule::{

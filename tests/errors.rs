@@ -26,7 +26,36 @@ fn all_rules() -> Vec<(&'static str, Box<dyn Probe>)> {
         ("AdaBelief", Box::new(AdaBelief::new(0.1).nesterov(true))),
         ("Yogi", Box::new(Yogi::new(0.1))),
         ("Lamb", Box::new(Lamb::new(0.1).weight_decay(0.01))),
+        ("SparseAdam", Box::new(SparseAdam::new(0.1))),
+        ("Adafactor", Box::new(Adafactor::new(0.1).weight_decay(0.01))),
     ]
+}
+
+/// The matrix rules, on a 2 x 2 matrix.
+fn matrix_rules() -> Vec<(&'static str, Box<dyn Probe>)> {
+    vec![
+        ("Adafactor 2x2", Box::new(Adafactor::new(0.1).shape(&[2, 2]))),
+        ("Muon 2x2", Box::new(Muon::new(0.1).shape(&[2, 2]))),
+        ("SparseAdam 2x2", Box::new(SparseAdam::new(0.1).shape(&[2, 2]))),
+    ]
+}
+
+#[test]
+fn matrix_rules_keep_the_contract() {
+    for (name, mut opt) in matrix_rules() {
+        let mut p = warmed(&mut *opt);
+        rejects(name, &mut *opt, &mut p, &[1.0, 2.0, 3.0], |e| matches!(e, Error::LengthMismatch { .. }));
+        rejects(name, &mut *opt, &mut p, &[0.1, f64::NAN, 0.0, 0.0], |e| {
+            matches!(e, Error::NonFiniteGradient { index: 1, .. })
+        });
+        opt.set_learning_rate(-1.0);
+        rejects(name, &mut *opt, &mut p, &[0.1; 4], |e| matches!(e, Error::InvalidHyperparameter { name: "lr", .. }));
+        opt.set_learning_rate(0.1);
+        let mut q = vec![1.0; 6];
+        rejects(name, &mut *opt, &mut q, &[0.1; 6], |e| {
+            matches!(e, Error::ShapeMismatch { .. } | Error::StateMismatch { .. })
+        });
+    }
 }
 
 fn bits(p: &[f64]) -> Vec<u64> {

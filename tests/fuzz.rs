@@ -28,7 +28,7 @@ fn any_float() -> impl Strategy<Value = f64> {
 /// Rule `i` with every setter fed from `h` and `b`.
 fn build(i: usize, h: &[f64], b: &[bool]) -> Box<dyn Optimizer<f64>> {
     let lr = h[0];
-    match i % 15 {
+    match i % 18 {
         0 => Box::new(
             Sgd::new(lr)
                 .momentum(h[1])
@@ -99,7 +99,30 @@ fn build(i: usize, h: &[f64], b: &[bool]) -> Box<dyn Optimizer<f64>> {
         11 => Box::new(Lion::new(lr).betas(h[1], h[2]).weight_decay(h[3]).check_finite(b[4])),
         12 => Box::new(AdaBelief::new(lr).betas(h[1], h[2]).eps(h[3]).eps_root(h[4]).nesterov(b[0]).check_finite(b[4])),
         13 => Box::new(Yogi::new(lr).betas(h[1], h[2]).eps(h[3]).initial_accumulator_value(h[4]).check_finite(b[4])),
-        _ => Box::new(Lamb::new(lr).betas(h[1], h[2]).eps(h[3]).eps_root(h[4]).weight_decay(h[5]).check_finite(b[4])),
+        14 => Box::new(Lamb::new(lr).betas(h[1], h[2]).eps(h[3]).eps_root(h[4]).weight_decay(h[5]).check_finite(b[4])),
+        15 => Box::new(SparseAdam::new(lr).betas(h[1], h[2]).eps(h[3]).maximize(b[1]).check_finite(b[4])),
+        16 => {
+            let opt = Adafactor::new(lr)
+                .beta2_decay(-h[1])
+                .eps(b[2].then_some(h[2]), h[3])
+                .d(h[4])
+                .weight_decay(h[5])
+                .maximize(b[1])
+                .check_finite(b[4]);
+            // a matrix of 20 elements, or a vector of any length
+            Box::new(if b[0] { opt.shape(&[5, 4]) } else { opt })
+        }
+        _ => Box::new(
+            Muon::new(lr)
+                .weight_decay(h[1])
+                .momentum(h[2])
+                .nesterov(b[0])
+                .ns_coefficients(h[3], -h[4], h[5])
+                .eps(h[6])
+                .ns_steps((h[1] * 10.0) as usize)
+                .shape(if b[1] { &[4, 5] } else { &[5, 4] })
+                .check_finite(b[4]),
+        ),
     }
 }
 
@@ -114,7 +137,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         // short slices (the portable path and the SIMD dispatch) and long ones (the peeled head
         // before the first cache-line boundary), placed at any offset within a cache line
-        8 => (prop_oneof![3 => 0usize..40, 1 => 250usize..700], 0usize..40, 0usize..1000, 0usize..16)
+        8 => (prop_oneof![3 => 0usize..40, 1 => Just(20), 1 => 250usize..700], 0usize..40, 0usize..1000, 0usize..16)
             .prop_map(|(n, m, seed, offset)| Op::Step { n, m, seed, offset }),
         1 => any_float().prop_map(Op::SetLr),
         1 => Just(Op::Reset),
@@ -167,7 +190,7 @@ fn no_input_panics_or_corrupts() {
         prop::collection::vec(prop_oneof![3 => 0.0..0.99f64, 1 => any_float()], 7),
     ];
     let strategy = (
-        0usize..15,
+        0usize..18,
         hyper,
         prop::collection::vec(any::<bool>(), 5),
         prop::collection::vec(any_float(), 1..16),

@@ -56,6 +56,10 @@ fn no_rule_allocates_after_its_first_step() {
         ("AdaBelief", Box::new(AdaBelief::new(0.01))),
         ("Yogi", Box::new(Yogi::new(0.01))),
         ("Lamb", Box::new(Lamb::new(0.01))),
+        ("SparseAdam", Box::new(SparseAdam::new(0.01))),
+        ("Adafactor", Box::new(Adafactor::new(0.01))),
+        // the matrix rules, on a 4099 = 4099 x 1 matrix: (1 x 4099 after Muon's transpose)
+        ("Adafactor 4099x1", Box::new(Adafactor::new(0.01).shape(&[4099, 1]))),
     ];
     let n = 4099;
     let mut p: Vec<f32> = (0..n).map(|i| (i % 17) as f32 * 0.1 - 0.8).collect();
@@ -107,4 +111,38 @@ fn groups_do_not_allocate_after_the_first_step() {
         assert!(opt.step(&mut p, &bad).is_err());
     });
     assert_eq!(later, 0, "Groups allocated after its first step");
+}
+
+#[test]
+fn matrix_rules_and_sparse_rows_do_not_allocate_after_the_first_step() {
+    let (m, n) = (48, 64);
+    let mut p: Vec<f32> = (0..m * n).map(|i| (i % 17) as f32 * 0.1 - 0.8).collect();
+    let g: Vec<f32> = (0..m * n).map(|i| (i % 13) as f32 * 0.01 - 0.06).collect();
+    // Muon's own buffers are sized once; what remains is matrixmultiply's packing buffer, one
+    // per matrix product (three per Newton-Schulz iteration)
+    let rules: Vec<(&str, Box<dyn Optimizer<f32>>, usize)> = vec![
+        ("Muon", Box::new(Muon::new(0.02).shape(&[m, n])), 3 * 5),
+        ("Muon (tall)", Box::new(Muon::new(0.02).shape(&[n, m])), 3 * 5),
+        ("Muon 3 steps", Box::new(Muon::new(0.02).shape(&[m, n]).ns_steps(3)), 3 * 3),
+        ("Adafactor", Box::new(Adafactor::new(0.01).shape(&[m, n])), 0),
+    ];
+    for (name, mut opt, per_step) in rules {
+        assert!(allocations(|| opt.step(&mut p, &g).unwrap()) > 0);
+        let later = allocations(|| {
+            for _ in 0..5 {
+                opt.step(&mut p, &g).unwrap();
+            }
+        });
+        assert_eq!(later, 5 * per_step, "{name} allocated after its first step");
+    }
+    let mut sparse = SparseAdam::new(0.01_f32).shape(&[m, n]);
+    let rows = [3, 7, 3, 40];
+    let values = vec![0.5_f32; rows.len() * n];
+    sparse.step_rows(&mut p, &rows, &values).unwrap();
+    let later = allocations(|| {
+        for _ in 0..5 {
+            sparse.step_rows(&mut p, &rows, &values).unwrap();
+        }
+    });
+    assert_eq!(later, 0, "SparseAdam::step_rows allocated after its first step");
 }

@@ -15,6 +15,7 @@ mod asgd;
 mod lamb;
 mod lbfgs;
 mod lion;
+mod muon;
 mod nadam;
 mod radam;
 mod rmsprop;
@@ -33,6 +34,7 @@ pub use asgd::Asgd;
 pub use lamb::Lamb;
 pub use lbfgs::{Lbfgs, LineSearch};
 pub use lion::Lion;
+pub use muon::{AdjustLr, Muon};
 pub use nadam::NAdam;
 pub use radam::RAdam;
 pub use rmsprop::RmsProp;
@@ -123,8 +125,8 @@ impl<T: Float> Prep<T> {
 
 /// Generates the `Optimizer` impl of a rule from its `Rule` impl and `common`/`progress` fields.
 macro_rules! impl_optimizer {
-    ($ty:ident) => {
-        impl<T: Float + Send + Sync> crate::Optimizer<T> for $ty<T> {
+    ($ty:ident $(, $extra:lifetime)?) => {
+        impl<T: Float + Send + Sync $(+ $extra)?> crate::Optimizer<T> for $ty<T> {
             fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), crate::Error> {
                 crate::Optimizer::check(self, params, grads)?;
                 if !params.is_empty() {
