@@ -3,11 +3,12 @@
 //! the biases, warm-up then cosine annealing driving both groups, one global gradient clip, a
 //! held-out split. Prints loss and accuracy per epoch, then the test accuracy.
 //!
-//! `cargo run --release --example mlp`
+//! `cargo run --release --example mlp [adamw|muon|adafactor]`: the matrices' rule (AdamW by
+//! default; Muon or Adafactor on `w1` and `w2`, with AdamW on the biases either way).
 
 use gradus::{
-    check_backward, evaluate, fit, AdamW, CosineAnnealingLr, FitOptions, Groups, Interval, Layout, LinearLr, Network,
-    Sequential, SoftmaxCrossEntropy,
+    check_backward, evaluate, fit, Adafactor, AdamW, CosineAnnealingLr, FitOptions, Groups, Interval, Layout, LinearLr,
+    Muon, Network, Sequential, SoftmaxCrossEntropy,
 };
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -121,9 +122,16 @@ fn main() -> Result<(), gradus::Error> {
     let (epochs, batch) = (60, 16);
     let steps_per_epoch = y_train.len().div_ceil(batch) as u64;
     let warmup = 5 * steps_per_epoch;
-    let mut opt = Groups::new(layout)
-        .group(&["w1", "w2"], AdamW::new(2e-2).weight_decay(1e-2))
-        .group(&["b1", "b2"], AdamW::new(2e-2).weight_decay(0.0));
+    let rule = std::env::args().nth(1).unwrap_or_else(|| "adamw".into());
+    let matrices = Groups::new(layout);
+    let matrices = match rule.as_str() {
+        "adamw" => matrices.group(&["w1", "w2"], AdamW::new(2e-2).weight_decay(1e-2)),
+        "muon" => matrices.group(&["w1", "w2"], Muon::new(1e-2).weight_decay(1e-2)),
+        "adafactor" => matrices.group(&["w1", "w2"], Adafactor::new(5e-2)),
+        other => panic!("unknown rule {other}: adamw, muon or adafactor"),
+    };
+    println!("matrices: {rule}; biases: AdamW without weight decay");
+    let mut opt = matrices.group(&["b1", "b2"], AdamW::new(2e-2).weight_decay(0.0));
     let mut schedule = Sequential::new(
         vec![
             Box::new(LinearLr::new(0.1, 1.0, warmup)),

@@ -43,6 +43,9 @@
 //! | Adam | [`Adam`], [`AdamW`], [`Adamax`], [`NAdam`], [`RAdam`] | `torch.optim.Adam`, `AdamW`, `Adamax`, `NAdam`, `RAdam`; `optax.adam` |
 //! | adaptive per coordinate | [`RmsProp`], [`Adagrad`], [`Adadelta`], [`Rprop`] | `torch.optim.RMSprop`, `Adagrad`, `Adadelta`, `Rprop` |
 //! | optax's | [`Lion`], [`AdaBelief`], [`Yogi`], [`Lamb`] | `optax.lion`, `adabelief`, `yogi`, `lamb` |
+//! | matrices and tables | [`Muon`] ([`AdjustLr`]), [`Adafactor`], [`SparseAdam`] | `torch.optim.Muon`, `Adafactor`, `SparseAdam` |
+//! | full batch, closure-based | [`Lbfgs`] ([`LineSearch`]) | `torch.optim.LBFGS` |
+//! | averaging the iterates | [`WeightAverage`] | `torch.optim.swa_utils.AveragedModel` |
 //!
 //! | if you want | use |
 //! |---|---|
@@ -53,6 +56,10 @@
 //! | Adam with fewer early-training blow-ups | [`RAdam`], [`AdaBelief`], [`Yogi`] |
 //! | large-batch training of one layer | [`Lamb`] |
 //! | no learning rate to tune | [`Adadelta`] |
+//! | the hidden weight matrices of a network | [`Muon`] (with AdamW on the rest) |
+//! | Adam-like steps with `O(m + n)` memory per matrix | [`Adafactor`] |
+//! | embedding tables with sparse gradients | [`SparseAdam`] ([`SparseAdam::step_rows`]) |
+//! | a smooth full-batch problem | [`Lbfgs`] |
 //!
 //! ## Models of many tensors
 //!
@@ -65,14 +72,19 @@
 //! ## Schedules
 //!
 //! A [`Schedule`] sets the learning rate of every parameter group from the group's own base
-//! rate, as `torch.optim.lr_scheduler` does, to 1e-12.
+//! rate, as `torch.optim.lr_scheduler` does, to 1e-12. `docs/torch.md` maps every argument of
+//! every torch optimizer and scheduler to its setter.
 //!
 //! | schedule | reference |
 //! |---|---|
 //! | [`StepLr`], [`MultiStepLr`], [`ExponentialLr`] | `StepLR`, `MultiStepLR`, `ExponentialLR` |
+//! | [`ConstantLr`], [`PolynomialLr`], [`LambdaLr`], [`MultiplicativeLr`] | `ConstantLR`, `PolynomialLR`, `LambdaLR`, `MultiplicativeLR` |
+//! | [`CyclicLr`] ([`CyclicMode`], [`ScaleMode`]) | `CyclicLR` |
+//! | [`SwaLr`] | `swa_utils.SWALR` |
+//! | [`Chained`] | `ChainedScheduler` |
 //! | [`CosineAnnealingLr`], [`CosineAnnealingWarmRestarts`] | `CosineAnnealingLR`, `CosineAnnealingWarmRestarts` |
-//! | [`LinearLr`], [`OneCycleLr`] | `LinearLR`, `OneCycleLR` (momentum cycling, one peak per group) |
-//! | [`ReduceLrOnPlateau`] ([`PlateauMode`]) | `ReduceLROnPlateau` |
+//! | [`LinearLr`], [`OneCycleLr`] ([`AnnealStrategy`]) | `LinearLR`, `OneCycleLR` (momentum cycling, one peak per group, three phases) |
+//! | [`ReduceLrOnPlateau`] ([`PlateauMode`], [`ThresholdMode`]) | `ReduceLROnPlateau` |
 //! | [`Sequential`] | `SequentialLR` (warm-up then decay) |
 //! | [`SpikeAnnealing`] | the fast.ai notebook's annealing rule |
 //!
