@@ -46,6 +46,9 @@
 //! | matrices and tables | [`Muon`] ([`AdjustLr`]), [`Adafactor`], [`SparseAdam`] | `torch.optim.Muon`, `Adafactor`, `SparseAdam` |
 //! | full batch, closure-based | [`Lbfgs`] ([`LineSearch`]) | `torch.optim.LBFGS` |
 //! | averaging the iterates | [`WeightAverage`] | `torch.optim.swa_utils.AveragedModel` |
+//! | wrappers of any rule | [`Lookahead`], [`MultiSteps`] ([`Dtype`]), [`ApplyIfFinite`] | `optax.lookahead`, `MultiSteps`, `apply_if_finite` |
+//!
+//! [`Form`] selects optax's form of a rule both libraries define ([`Sgd::form`], [`Adam::form`]).
 //!
 //! | if you want | use |
 //! |---|---|
@@ -165,6 +168,8 @@ mod schedule;
 pub mod simd;
 #[forbid(unsafe_code)]
 mod state;
+#[forbid(unsafe_code)]
+mod wrapper;
 
 pub use average::WeightAverage;
 pub use clip::{clip_grad_norm, clip_grad_norm_tensors, clip_grad_value, clip_grad_value_tensors, Norm};
@@ -176,8 +181,8 @@ pub use loss::{sigmoid, AbsoluteError, Huber, LogLoss, Loss, SoftmaxCrossEntropy
 pub use minimize::{minimize, MinimizeOptions, MinimizeReport};
 pub use model::{check_backward, check_gradient, loss_gradient, Gradient, GradientCheck, Linear, Logistic, Network};
 pub use optim::{
-    AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, AdjustLr, Asgd, Lamb, Lbfgs, LineSearch, Lion, Muon,
-    NAdam, RAdam, RmsProp, Rprop, Sgd, SparseAdam, Yogi,
+    AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, AdjustLr, Asgd, Form, Lamb, Lbfgs, LineSearch, Lion,
+    Muon, NAdam, RAdam, RmsProp, Rprop, Sgd, SparseAdam, Yogi,
 };
 pub use optimizer::Optimizer;
 pub use schedule::{
@@ -185,3 +190,4 @@ pub use schedule::{
     ExponentialLr, Interval, LambdaLr, LinearLr, MultiStepLr, MultiplicativeLr, OneCycleLr, PlateauMode, PolynomialLr,
     ReduceLrOnPlateau, ScaleMode, Schedule, Sequential, SpikeAnnealing, StepLr, SwaLr, ThresholdMode,
 };
+pub use wrapper::{ApplyIfFinite, Dtype, Lookahead, MultiSteps};

@@ -3,7 +3,7 @@
 use num_traits::Float;
 
 use crate::kernel::{self, apply, bias_correction, cast, mul_add, sqrt, to_f64, Common, Kernel, Lerp};
-use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Prep, Progress, Rule};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Form, Prep, Progress, Rule};
 use crate::state::Buf;
 use crate::Error;
 
@@ -87,6 +87,8 @@ pub struct Adam<T> {
     initial_moments: (f64, f64),
     eps_root: f64,
     nesterov: bool,
+    #[cfg_attr(feature = "serde", serde(default))]
+    form: Form,
     progress: Progress,
     exp_avg: Buf<T>,
     exp_avg_sq: Buf<T>,
@@ -113,6 +115,7 @@ impl<T: Float> Adam<T> {
             initial_moments: (0.0, 0.0),
             eps_root: 0.0,
             nesterov: false,
+            form: Form::Torch,
             progress: Progress::default(),
             exp_avg: Buf::new(),
             exp_avg_sq: Buf::new(),
@@ -170,6 +173,35 @@ impl<T: Float> Adam<T> {
         (cast(self.initial_moments.0), cast(self.initial_moments.1))
     }
 
+    /// Selects `torch.optim.Adam` ([`Form::Torch`], the default) or `optax.adam`
+    /// ([`Form::Optax`]: `betas` (0.9, 0.999), `eps` 1e-8, `eps_root` 0, `nesterov` false, and
+    /// optax's operation order, given in the type's docs). Its keywords are `betas`, `eps`,
+    /// `eps_root` and `nesterov`; the torch-only settings must keep their defaults (`amsgrad` in
+    /// the optax form, `optax.amsgrad`, is not built yet and is reported as invalid).
+    ///
+    /// ```
+    /// use gradus::{Adam, Form};
+    /// let opt = Adam::<f64>::new(1e-3).form(Form::Optax).eps_root(1e-8);
+    /// assert_eq!(opt.get_form(), Form::Optax);
+    /// ```
+    pub fn form(mut self, form: Form) -> Self {
+        if form == Form::Optax {
+            let lr = self.common.lr;
+            self = Adam::new(cast(lr));
+        }
+        self.form = form;
+        self
+    }
+
+    /// The form set by [`form`](Adam::form).
+    ///
+    /// ```
+    /// assert_eq!(gradus::Adam::<f64>::new(1e-3).get_form(), gradus::Form::Torch);
+    /// ```
+    pub fn get_form(&self) -> Form {
+        self.form
+    }
+
     common_setters!(Adam);
 }
 
@@ -182,7 +214,20 @@ impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
         kernel::finite("initial_moments.0", self.initial_moments.0)?;
         kernel::non_negative("initial_moments.1", self.initial_moments.1)?;
         kernel::non_negative("eps_root", self.eps_root)?;
-        let optax = self.nesterov || self.eps_root != 0.0;
+        if self.form == Form::Optax {
+            let expected = "its default: optax.adam has no such keyword";
+            kernel::require(self.weight_decay == 0.0, "weight_decay", self.weight_decay, expected)?;
+            kernel::require(!self.decoupled_weight_decay, "decoupled_weight_decay", 1.0, expected)?;
+            kernel::require(!self.common.maximize, "maximize", 1.0, expected)?;
+            kernel::require(self.initial_moments == (0.0, 0.0), "initial_moments", self.initial_moments.0, expected)?;
+            kernel::require(
+                !self.amsgrad,
+                "amsgrad",
+                1.0,
+                "false: optax.amsgrad (the optax form's amsgrad) is not built yet",
+            )?;
+        }
+        let optax = self.nesterov || self.eps_root != 0.0 || self.form == Form::Optax;
         kernel::require(
             self.bias_correction || !optax,
             "bias_correction",
@@ -225,7 +270,7 @@ impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
         let (m, v, vmax) = (self.exp_avg.get_mut(), self.exp_avg_sq.get_mut(), self.max_exp_avg_sq.get_mut());
         let form = if !self.bias_correction {
             TEXTBOOK
-        } else if self.nesterov || self.eps_root != 0.0 {
+        } else if self.nesterov || self.eps_root != 0.0 || self.form == Form::Optax {
             OPTAX
         } else {
             TORCH

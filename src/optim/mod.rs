@@ -43,6 +43,28 @@ pub use sgd::Sgd;
 pub use sparse_adam::SparseAdam;
 pub use yogi::Yogi;
 
+/// Which library's form of a rule: PyTorch's (the default) or optax's, for the rules the two
+/// define differently. `form(Form::Optax)`, called right after `new`, sets every hyperparameter
+/// but the learning rate to the optax callable's defaults and selects its operation order;
+/// setters called after it override those defaults with the optax keyword's meaning.
+///
+/// ```
+/// use gradus::{Adam, Form, Optimizer};
+/// let mut opt = Adam::new(1e-3_f64).form(Form::Optax); // optax.adam(1e-3)
+/// assert_eq!(opt.get_form(), Form::Optax);
+/// opt.step(&mut [1.0], &[0.5])?;
+/// # Ok::<(), gradus::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Form {
+    /// `torch.optim`'s form (the default).
+    #[default]
+    Torch,
+    /// optax's form.
+    Optax,
+}
+
 /// Step count and the length the state was sized for, common to every rule.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -3,7 +3,7 @@
 use num_traits::Float;
 
 use crate::kernel::{self, apply, cast, mul_add, to_f64, Common, Kernel};
-use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Prep, Progress, Rule};
+use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Form, Prep, Progress, Rule};
 use crate::state::Buf;
 use crate::Error;
 
@@ -52,6 +52,8 @@ pub struct Sgd<T> {
     nesterov: bool,
     weight_decay: f64,
     initial_buffer: Option<f64>,
+    #[cfg_attr(feature = "serde", serde(default))]
+    form: Form,
     progress: Progress,
     momentum_buffer: Buf<T>,
 }
@@ -75,6 +77,7 @@ impl<T: Float> Sgd<T> {
             nesterov: false,
             weight_decay: 0.0,
             initial_buffer: None,
+            form: Form::Torch,
             progress: Progress::default(),
             momentum_buffer: Buf::new(),
         }
@@ -157,6 +160,35 @@ impl<T: Float> Sgd<T> {
         self.initial_buffer.map(cast)
     }
 
+    /// Selects `torch.optim.SGD` ([`Form::Torch`], the default) or `optax.sgd`
+    /// ([`Form::Optax`]: `momentum` None, `nesterov` false; `momentum` and `nesterov` are its
+    /// only other keywords, so `dampening`, `weight_decay`, `maximize` and `initial_buffer` must
+    /// keep their defaults). The two compute the same update: `m = g + momentum*m`,
+    /// `p = p - lr*(nesterov ? g + momentum*m : m)`.
+    ///
+    /// ```
+    /// use gradus::{Form, Sgd};
+    /// let opt = Sgd::<f64>::new(0.1).form(Form::Optax).momentum(0.9);
+    /// assert_eq!(opt.get_form(), Form::Optax);
+    /// ```
+    pub fn form(mut self, form: Form) -> Self {
+        if form == Form::Optax {
+            let lr = self.common.lr;
+            self = Sgd::new(cast(lr));
+        }
+        self.form = form;
+        self
+    }
+
+    /// The form set by [`form`](Sgd::form).
+    ///
+    /// ```
+    /// assert_eq!(gradus::Sgd::<f64>::new(0.1).get_form(), gradus::Form::Torch);
+    /// ```
+    pub fn get_form(&self) -> Form {
+        self.form
+    }
+
     common_setters!(Sgd);
 }
 
@@ -167,6 +199,19 @@ impl<T: Float + Send + Sync> Rule<T> for Sgd<T> {
         kernel::non_negative("weight_decay", self.weight_decay)?;
         if let Some(b) = self.initial_buffer {
             kernel::finite("initial_buffer", b)?;
+        }
+        if self.form == Form::Optax {
+            let expected = "its default: optax.sgd has no such keyword";
+            kernel::require(self.dampening == 0.0, "dampening", self.dampening, expected)?;
+            kernel::require(self.weight_decay == 0.0, "weight_decay", self.weight_decay, expected)?;
+            kernel::require(!self.common.maximize, "maximize", 1.0, expected)?;
+            kernel::require(
+                self.initial_buffer.is_none(),
+                "initial_buffer",
+                self.initial_buffer.unwrap_or(0.0),
+                expected,
+            )?;
+            return Ok(());
         }
         if self.nesterov {
             kernel::require(self.momentum > 0.0, "momentum", self.momentum, "momentum > 0 when nesterov is on")?;

@@ -1,0 +1,204 @@
+//! optax's wrappers around any rule: `Lookahead`, `MultiSteps`, `ApplyIfFinite`, replayed from
+//! optax's recordings at relative 1e-9, and their all-or-nothing contract.
+
+mod common;
+
+use gradus::*;
+use serde_json::Value;
+
+const TOL: f64 = 1e-9;
+
+fn recorded(name: &str) -> Vec<Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("recorded").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str::<Value>(&text).unwrap().as_array().unwrap().clone()
+}
+
+/// `optax.sgd` or `optax.adam` from its resolved keywords, in the optax form.
+fn inner(name: &str, h: &Value) -> Box<dyn Optimizer<f64>> {
+    let lr = common::f(&h["learning_rate"]);
+    let keys: Vec<&str> = h.as_object().unwrap().keys().map(String::as_str).collect();
+    match name {
+        "optax.sgd" => {
+            for k in keys {
+                assert!(["learning_rate", "momentum", "nesterov", "accumulator_dtype"].contains(&k), "sgd key {k}");
+            }
+            assert!(h["accumulator_dtype"].is_null());
+            let mut o = Sgd::new(lr).form(Form::Optax).nesterov(h["nesterov"].as_bool().unwrap());
+            if let Some(m) = h["momentum"].as_f64() {
+                o = o.momentum(m);
+            }
+            Box::new(o)
+        }
+        "optax.adam" => {
+            for k in keys {
+                assert!(
+                    ["learning_rate", "b1", "b2", "eps", "eps_root", "mu_dtype", "nesterov"].contains(&k),
+                    "adam key {k}"
+                );
+            }
+            assert!(h["mu_dtype"].is_null());
+            Box::new(
+                Adam::new(lr)
+                    .form(Form::Optax)
+                    .betas(common::f(&h["b1"]), common::f(&h["b2"]))
+                    .eps(common::f(&h["eps"]))
+                    .eps_root(common::f(&h["eps_root"]))
+                    .nesterov(h["nesterov"].as_bool().unwrap()),
+            )
+        }
+        n => panic!("unknown inner optimizer {n}"),
+    }
+}
+
+fn check_all(results: Vec<(String, f64)>) {
+    for (id, e) in &results {
+        eprintln!("{id}: {e:.2e}");
+    }
+    let bad: Vec<_> = results.iter().filter(|(_, e)| e.is_nan() || *e > TOL).collect();
+    assert!(bad.is_empty(), "{} of {} fail: {bad:?}", bad.len(), results.len());
+}
+
+#[test]
+fn lookahead_matches_optax() {
+    let cases = recorded("optax_lookahead.json");
+    assert!(cases.len() >= 6);
+    let mut results = Vec::new();
+    for case in &cases {
+        let h = &case["hyper_resolved"];
+        let fast = inner(h["fast_optimizer"].as_str().unwrap(), &h["fast_optimizer_hyper_resolved"]);
+        let mut opt = Lookahead::new(fast, h["sync_period"].as_u64().unwrap(), common::f(&h["slow_step_size"]))
+            .reset_state(h["reset_state"].as_bool().unwrap());
+        let mut x = common::floats(&case["init"]);
+        let mut g = vec![0.0; x.len()];
+        let every = case["record_every"].as_u64().unwrap() as usize;
+        let mut worst = 0.0_f64;
+        for k in 0..case["steps"].as_u64().unwrap() as usize {
+            common::problem_grad(case, k, &x, &mut g);
+            opt.step(&mut x, &g).unwrap();
+            if (k + 1) % every == 0 {
+                let j = (k + 1) / every - 1;
+                worst = worst.max(common::rel_err(&x, &common::floats(&case["trajectory"][j])));
+                worst = worst.max(common::rel_err(opt.slow_params(), &common::floats(&case["slow_trajectory"][j])));
+            }
+        }
+        results.push((case["id"].to_string(), worst));
+    }
+    check_all(results);
+}
+
+#[test]
+fn multi_steps_matches_optax() {
+    let cases = recorded("optax_MultiSteps.json");
+    assert!(cases.len() >= 6);
+    let mut results = Vec::new();
+    for case in &cases {
+        let h = &case["hyper_resolved"];
+        assert!(h["should_skip_update_fn"].is_null());
+        let dtype = match h["accumulator_dtype"].as_str() {
+            Some("float32") => Dtype::F32,
+            None | Some("float64") => Dtype::F64,
+            Some(d) => panic!("unknown dtype {d}"),
+        };
+        let mut opt = MultiSteps::new(
+            inner(h["opt"].as_str().unwrap(), &h["opt_hyper_resolved"]),
+            h["every_k_schedule"].as_u64().unwrap(),
+        )
+        .use_grad_mean(h["use_grad_mean"].as_bool().unwrap())
+        .accumulator_dtype(dtype);
+        let mut x = common::floats(&case["init"]);
+        let mut g = vec![0.0; x.len()];
+        let every = case["record_every"].as_u64().unwrap() as usize;
+        let mut worst = 0.0_f64;
+        for k in 0..case["steps"].as_u64().unwrap() as usize {
+            common::problem_grad(case, k, &x, &mut g);
+            opt.step(&mut x, &g).unwrap();
+            if (k + 1) % every == 0 {
+                worst = worst.max(common::rel_err(&x, &common::floats(&case["trajectory"][(k + 1) / every - 1])));
+            }
+        }
+        results.push((case["id"].to_string(), worst));
+    }
+    check_all(results);
+}
+
+#[test]
+fn multi_steps_of_four_equals_one_step_on_the_mean_and_is_all_or_nothing() {
+    let grads = [[1.0, -2.0], [3.0, 0.5], [-1.0, 1.5], [0.25, 2.0]];
+    let mean: Vec<f64> = (0..2).map(|i| grads.iter().map(|g| g[i]).sum::<f64>() / 4.0).collect();
+    let mut acc = MultiSteps::new(Adam::new(0.1), 4).accumulator_dtype(Dtype::F64);
+    let mut p = [1.0, 1.0];
+    for g in &grads {
+        acc.step(&mut p, g).unwrap();
+    }
+    let mut one = Adam::new(0.1);
+    let mut q = [1.0, 1.0];
+    one.step(&mut q, &mean).unwrap();
+    assert!(p.iter().zip(&q).all(|(a, b)| (a - b).abs() < 1e-15), "{p:?} {q:?}");
+    assert_eq!((acc.steps(), acc.inner().steps()), (4, 1));
+    // a NaN mid-window is an error when it arrives, with nothing accumulated
+    let before = acc.clone();
+    assert!(matches!(acc.step(&mut p, &[f64::NAN, 0.0]), Err(Error::NonFiniteGradient { index: 0, .. })));
+    assert_eq!(acc, before);
+    assert!(matches!(acc.step(&mut p, &[1.0]), Err(Error::LengthMismatch { .. })));
+    // every schedule drives the inner rule
+    let mut s = StepLr::new(1, 0.5);
+    s.step(&mut acc, None).unwrap();
+    assert_eq!(acc.inner().learning_rate(), 0.05);
+}
+
+#[test]
+fn lookahead_keeps_the_contract_and_composes_with_groups() {
+    let layout = Layout::new().tensor("w", &[2, 2]).tensor("b", &[2]);
+    let groups = Groups::new(layout.clone()).group(&["w"], AdamW::new(1e-2)).group(&["b"], Sgd::new(0.1));
+    let mut opt = Lookahead::new(groups, 3, 0.5);
+    let mut p = vec![1.0; layout.len()];
+    for k in 0..7 {
+        let g: Vec<f64> = (0..layout.len()).map(|i| ((i + k) as f64).sin()).collect();
+        opt.step(&mut p, &g).unwrap();
+    }
+    assert_eq!(opt.slow_params().len(), layout.len());
+    let (before, state) = (p.clone(), opt.clone());
+    let mut bad = vec![0.1; layout.len()];
+    bad[5] = f64::INFINITY;
+    assert!(matches!(opt.step(&mut p, &bad), Err(Error::NonFiniteGradient { index: 5, .. })));
+    assert_eq!(p, before);
+    // the state too: the failed step left it as the copy taken before
+    let (mut a, mut b, mut twin) = (p.clone(), p.clone(), state);
+    let g = vec![0.2; layout.len()];
+    for _ in 0..4 {
+        opt.step(&mut a, &g).unwrap();
+        twin.step(&mut b, &g).unwrap();
+    }
+    assert_eq!(a, b);
+    assert_eq!(opt.slow_params(), twin.slow_params());
+    assert!(Lookahead::new(Sgd::new(0.1_f64), 0, 0.5).validate().is_err());
+    assert!(Lookahead::new(Sgd::new(0.1_f64), 2, 1.5).validate().is_err());
+    // the learning rate and schedules reach the inner rule's groups
+    opt.set_learning_rate(0.01);
+    assert_eq!(opt.group_learning_rate(1), Some(0.01));
+}
+
+#[test]
+fn apply_if_finite_skips_and_counts_then_errors() {
+    let mut opt = ApplyIfFinite::new(Adam::new(0.1_f64), 2);
+    let mut p = [1.0, 2.0];
+    opt.step(&mut p, &[0.1, 0.1]).unwrap();
+    let (after_good, inner_state) = (p, opt.inner().clone());
+    for n in 1..=2 {
+        opt.step(&mut p, &[f64::NAN, 0.1]).unwrap();
+        assert_eq!((p, opt.notfinite_count(), opt.last_finite()), (after_good, n, false));
+        assert_eq!(opt.inner(), &inner_state);
+    }
+    // a third in a row is an error, still with nothing written
+    assert!(matches!(opt.step(&mut p, &[0.1, f64::INFINITY]), Err(Error::NonFiniteGradient { index: 1, .. })));
+    assert_eq!(p, after_good);
+    opt.step(&mut p, &[0.1, 0.1]).unwrap();
+    assert_eq!((opt.notfinite_count(), opt.total_notfinite(), opt.inner().steps()), (0, 2, 2));
+    // with an inner rule that does not scan, the wrapper still does
+    let mut fast = ApplyIfFinite::new(Sgd::new(0.1_f64).check_finite(false), 1);
+    let mut q = [1.0];
+    fast.step(&mut q, &[f64::NAN]).unwrap();
+    assert_eq!(q, [1.0]);
+    assert!(matches!(fast.step(&mut q, &[1.0, 2.0]), Err(Error::LengthMismatch { .. })));
+}
