@@ -3,12 +3,14 @@
 //! the biases, warm-up then cosine annealing driving both groups, one global gradient clip, a
 //! held-out split. Prints loss and accuracy per epoch, then the test accuracy.
 //!
-//! `cargo run --release --example mlp [adamw|muon|adafactor]`: the matrices' rule (AdamW by
-//! default; Muon or Adafactor on `w1` and `w2`, with AdamW on the biases either way).
+//! `cargo run --release --example mlp [adamw|muon|adafactor|schedulefree|multisteps]`: AdamW by
+//! default; Muon or Adafactor on `w1` and `w2` (AdamW on the biases); Schedule-Free AdamW on
+//! everything, with no schedule, evaluated at its average `x`; or AdamW on mini-batches of 4
+//! accumulated 4 at a time by `MultiSteps`.
 
 use gradus::{
-    check_backward, evaluate, fit, Adafactor, AdamW, CosineAnnealingLr, FitOptions, Groups, Interval, Layout, LinearLr,
-    Muon, Network, Sequential, SoftmaxCrossEntropy,
+    check_backward, evaluate, fit, Adafactor, AdamW, CosineAnnealingLr, Dtype, FitOptions, Groups, Interval, Layout,
+    LinearLr, MultiSteps, Muon, Network, Optimizer, ScheduleFreeAdamW, Sequential, SoftmaxCrossEntropy,
 };
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -119,19 +121,33 @@ fn main() -> Result<(), gradus::Error> {
     let check = check_backward(&model, &params, &x_train[..4], 1e-6);
     assert!(check.worst_relative_error < 1e-6, "backward is wrong: {check:?}");
 
-    let (epochs, batch) = (60, 16);
+    let rule = std::env::args().nth(1).unwrap_or_else(|| "adamw".into());
+    // "multisteps": mini-batches of 4, accumulated 4 at a time (one AdamW step per 16 samples)
+    let (epochs, batch) = (60, if rule == "multisteps" { 4 } else { 16 });
     let steps_per_epoch = y_train.len().div_ceil(batch) as u64;
     let warmup = 5 * steps_per_epoch;
-    let rule = std::env::args().nth(1).unwrap_or_else(|| "adamw".into());
-    let matrices = Groups::new(layout);
-    let matrices = match rule.as_str() {
-        "adamw" => matrices.group(&["w1", "w2"], AdamW::new(2e-2).weight_decay(1e-2)),
-        "muon" => matrices.group(&["w1", "w2"], Muon::new(1e-2).weight_decay(1e-2)),
-        "adafactor" => matrices.group(&["w1", "w2"], Adafactor::new(5e-2)),
-        other => panic!("unknown rule {other}: adamw, muon or adafactor"),
+    let biases = AdamW::new(2e-2).weight_decay(0.0);
+    let groups = Groups::new(layout);
+    let mut opt: Box<dyn Optimizer<f64>> = match rule.as_str() {
+        "adamw" | "multisteps" => {
+            let g = groups.group(&["w1", "w2"], AdamW::new(2e-2).weight_decay(1e-2)).group(&["b1", "b2"], biases);
+            if rule == "multisteps" {
+                Box::new(MultiSteps::new(g, 4).accumulator_dtype(Dtype::F64))
+            } else {
+                Box::new(g)
+            }
+        }
+        "muon" => {
+            Box::new(groups.group(&["w1", "w2"], Muon::new(1e-2).weight_decay(1e-2)).group(&["b1", "b2"], biases))
+        }
+        "adafactor" => Box::new(groups.group(&["w1", "w2"], Adafactor::new(5e-2)).group(&["b1", "b2"], biases)),
+        // no schedule: Schedule-Free needs only its warm-up
+        "schedulefree" => {
+            Box::new(groups.group(&["w1", "w2", "b1", "b2"], ScheduleFreeAdamW::new(2e-2).warmup_steps(warmup)))
+        }
+        other => panic!("unknown rule {other}: adamw, muon, adafactor, schedulefree or multisteps"),
     };
-    println!("matrices: {rule}; biases: AdamW without weight decay");
-    let mut opt = matrices.group(&["b1", "b2"], AdamW::new(2e-2).weight_decay(0.0));
+    println!("rule: {rule}");
     let mut schedule = Sequential::new(
         vec![
             Box::new(LinearLr::new(0.1, 1.0, warmup)),
@@ -144,14 +160,15 @@ fn main() -> Result<(), gradus::Error> {
         println!("epoch {:>2}  loss {:.4}  train accuracy {:>5.1}%  lr {:.5}", e.epoch + 1, e.loss, 100.0 * acc, e.lr);
         ControlFlow::Continue(())
     };
-    let options = FitOptions::new(epochs)
-        .batch_size(batch)
-        .shuffle(42)
-        .schedule(&mut schedule, Interval::Step)
-        .clip_norm(1.0)
-        .on_epoch(&mut progress);
-    fit(&model, &SoftmaxCrossEntropy, &mut opt, &mut params, &x_train, &y_train, options)?;
+    let mut options = FitOptions::new(epochs).batch_size(batch).shuffle(42).clip_norm(1.0).on_epoch(&mut progress);
+    if rule != "schedulefree" {
+        options = options.schedule(&mut schedule, Interval::Step);
+    }
+    fit(&model, &SoftmaxCrossEntropy, &mut *opt, &mut params, &x_train, &y_train, options)?;
 
+    // the point to evaluate: the parameters, or Schedule-Free's average x
+    let trained = params.clone();
+    opt.eval_params(&trained, &mut params);
     let held_out = evaluate(&model, &SoftmaxCrossEntropy, &params, &x_test, &y_test)?;
     let accuracy = held_out.accuracy.unwrap_or(0.0);
     println!("test: loss {:.4}, accuracy {:.1}% ({} flowers held out)", held_out.loss, 100.0 * accuracy, y_test.len());

@@ -11,7 +11,7 @@ use num_traits::Float;
 
 use crate::{
     AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Asgd, Error, Lamb, Layout, Lion, Muon, NAdam,
-    Optimizer, RAdam, RmsProp, Rprop, Sgd, SparseAdam, TensorName, Yogi,
+    Optimizer, RAdam, RmsProp, Rprop, ScheduleFreeAdamW, ScheduleFreeSgd, Sgd, SparseAdam, TensorName, Yogi,
 };
 
 /// One optimizer over the flat buffer of a [`Layout`]: PyTorch's `param_groups`, optax's
@@ -411,6 +411,20 @@ impl<T: Float + Send + Sync + 'static> Optimizer<T> for Groups<T> {
         Ok(())
     }
 
+    /// Every tensor's evaluation point (see [`Optimizer::eval_params`]).
+    fn eval_params(&self, params: &[T], out: &mut [T]) {
+        if params.len() != self.layout.len() || out.len() != params.len() {
+            return;
+        }
+        for (i, t) in self.tensors.iter().enumerate() {
+            let r = self.layout.range_of(i);
+            match t {
+                Some((_, slot)) => slot.get().eval_params(&params[r.clone()], &mut out[r]),
+                None => out[r.clone()].copy_from_slice(&params[r]),
+            }
+        }
+    }
+
     fn groups(&self) -> usize {
         self.groups.len()
     }
@@ -508,8 +522,26 @@ macro_rules! slots {
 }
 
 slots!(
-    Sgd, Adam, AdamW, RmsProp, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, Asgd, Lion, AdaBelief, Yogi, Lamb,
-    SparseAdam, Adafactor, Muon,
+    Sgd,
+    Adam,
+    AdamW,
+    RmsProp,
+    Adagrad,
+    Adadelta,
+    Adamax,
+    NAdam,
+    RAdam,
+    Rprop,
+    Asgd,
+    Lion,
+    AdaBelief,
+    Yogi,
+    Lamb,
+    SparseAdam,
+    Adafactor,
+    Muon,
+    ScheduleFreeAdamW,
+    ScheduleFreeSgd,
 );
 
 #[cfg(feature = "serde")]

@@ -46,6 +46,7 @@
 //! | matrices and tables | [`Muon`] ([`AdjustLr`]), [`Adafactor`], [`SparseAdam`] | `torch.optim.Muon`, `Adafactor`, `SparseAdam` |
 //! | full batch, closure-based | [`Lbfgs`] ([`LineSearch`]) | `torch.optim.LBFGS` |
 //! | averaging the iterates | [`WeightAverage`] | `torch.optim.swa_utils.AveragedModel` |
+//! | no schedule to choose | [`ScheduleFreeAdamW`], [`ScheduleFreeSgd`] | `schedulefree.AdamWScheduleFree`, `SGDScheduleFree` |
 //! | wrappers of any rule | [`Lookahead`], [`MultiSteps`] ([`Dtype`]), [`ApplyIfFinite`] | `optax.lookahead`, `MultiSteps`, `apply_if_finite` |
 //!
 //! [`Form`] selects optax's form of a rule both libraries define ([`Sgd::form`], [`Adam::form`]).
@@ -182,7 +183,7 @@ pub use minimize::{minimize, MinimizeOptions, MinimizeReport};
 pub use model::{check_backward, check_gradient, loss_gradient, Gradient, GradientCheck, Linear, Logistic, Network};
 pub use optim::{
     AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, AdjustLr, Asgd, Form, Lamb, Lbfgs, LineSearch, Lion,
-    Muon, NAdam, RAdam, RmsProp, Rprop, Sgd, SparseAdam, Yogi,
+    Muon, NAdam, RAdam, RmsProp, Rprop, ScheduleFreeAdamW, ScheduleFreeSgd, Sgd, SparseAdam, Yogi,
 };
 pub use optimizer::Optimizer;
 pub use schedule::{

@@ -203,6 +203,31 @@ pub trait Optimizer<T: Float> {
         let _ = shape;
     }
 
+    /// Writes the point at which to evaluate (test, save) the model trained at `params`: the
+    /// parameters themselves for most rules (the default copies them), the average `x` for the
+    /// Schedule-Free rules, the slow weights for [`Lookahead`](crate::Lookahead). `out` must be
+    /// as long as `params` (else nothing is written). [`Groups`](crate::Groups) writes every
+    /// tensor's.
+    ///
+    /// ```
+    /// use gradus::{Optimizer, ScheduleFreeSgd, Sgd};
+    /// let mut out = [0.0];
+    /// Optimizer::<f64>::eval_params(&Sgd::new(0.1), &[2.0], &mut out);
+    /// assert_eq!(out, [2.0]);
+    /// let mut sf = ScheduleFreeSgd::new(0.1_f64);
+    /// let mut y = [1.0];
+    /// sf.step(&mut y, &[1.0])?;
+    /// sf.step(&mut y, &[1.0])?;
+    /// Optimizer::eval_params(&sf, &y, &mut out);
+    /// assert_ne!(out, y);
+    /// # Ok::<(), gradus::Error>(())
+    /// ```
+    fn eval_params(&self, params: &[T], out: &mut [T]) {
+        if out.len() == params.len() {
+            out.copy_from_slice(params);
+        }
+    }
+
     /// The number of parameter groups, each with its own learning rate (and momentum): 1 for a
     /// single rule, one per [`group`](crate::Groups::group) for [`Groups`](crate::Groups).
     /// Schedules set every group's rate from that group's own base rate, as
@@ -338,6 +363,11 @@ macro_rules! forward_optimizer {
             fn set_shape(&mut self, shape: &[usize]) {
                 let $s = self;
                 crate::Optimizer::set_shape(&mut $inner, shape)
+            }
+            #[inline]
+            fn eval_params(&self, params: &[T], out: &mut [T]) {
+                let $s = self;
+                crate::Optimizer::eval_params(&$inner, params, out)
             }
             #[inline]
             fn groups(&self) -> usize {

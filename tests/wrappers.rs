@@ -202,3 +202,105 @@ fn apply_if_finite_skips_and_counts_then_errors() {
     assert_eq!(q, [1.0]);
     assert!(matches!(fast.step(&mut q, &[1.0, 2.0]), Err(Error::LengthMismatch { .. })));
 }
+
+/// Replays a schedulefree case: the train-mode trajectory `y` and `eval_trajectory` `x`.
+fn replay_schedule_free<O: Optimizer<f64>>(case: &Value, mut opt: O, eval: impl Fn(&O, &[f64], &mut [f64])) -> f64 {
+    let mut y = common::floats(&case["init"]);
+    let (mut g, mut x) = (vec![0.0; y.len()], vec![0.0; y.len()]);
+    let every = case["record_every"].as_u64().unwrap() as usize;
+    let mut worst = 0.0_f64;
+    for k in 0..case["steps"].as_u64().unwrap() as usize {
+        common::problem_grad(case, k, &y, &mut g);
+        opt.step(&mut y, &g).unwrap();
+        if (k + 1) % every == 0 {
+            let j = (k + 1) / every - 1;
+            eval(&opt, &y, &mut x);
+            worst = worst.max(common::rel_err(&y, &common::floats(&case["trajectory"][j])));
+            worst = worst.max(common::rel_err(&x, &common::floats(&case["eval_trajectory"][j])));
+        }
+    }
+    worst
+}
+
+#[test]
+fn schedule_free_matches_the_schedulefree_package() {
+    let mut results = Vec::new();
+    for file in [
+        "schedulefree_AdamWScheduleFree.json",
+        "schedulefree_AdamWScheduleFreeReference.json",
+        "schedulefree_SGDScheduleFree.json",
+        "schedulefree_SGDScheduleFreeReference.json",
+    ] {
+        for case in recorded(file) {
+            let h = &case["hyper_resolved"];
+            for k in h.as_object().unwrap().keys() {
+                assert!(
+                    [
+                        "lr",
+                        "betas",
+                        "eps",
+                        "r",
+                        "warmup_steps",
+                        "weight_lr_power",
+                        "weight_decay",
+                        "decay_at_z",
+                        "momentum"
+                    ]
+                    .contains(&&k[..]),
+                    "unknown key {k}"
+                );
+            }
+            let num = |k: &str| common::f(&h[k]);
+            let warmup = h["warmup_steps"].as_u64().unwrap();
+            let err = if case["optimizer"].as_str().unwrap().starts_with("schedulefree.AdamW") {
+                let b = common::floats(&h["betas"]);
+                let opt = ScheduleFreeAdamW::new(num("lr"))
+                    .betas(b[0], b[1])
+                    .eps(num("eps"))
+                    .weight_decay(num("weight_decay"))
+                    .decay_at_z(h.get("decay_at_z").and_then(Value::as_bool).unwrap_or(false))
+                    .warmup_steps(warmup)
+                    .r(num("r"))
+                    .weight_lr_power(num("weight_lr_power"));
+                replay_schedule_free(&case, opt, |o, y, x| o.eval_params(y, x))
+            } else {
+                let opt = ScheduleFreeSgd::new(num("lr"))
+                    .momentum(num("momentum"))
+                    .weight_decay(num("weight_decay"))
+                    .warmup_steps(warmup)
+                    .r(num("r"))
+                    .weight_lr_power(num("weight_lr_power"));
+                replay_schedule_free(&case, opt, |o, y, x| o.eval_params(y, x))
+            };
+            results.push((case["id"].to_string(), err));
+        }
+    }
+    assert!(results.len() >= 30);
+    check_all(results);
+}
+
+#[test]
+fn schedule_free_decay_at_z_and_groups() {
+    // decay at z (the Reference form) and at y agree without weight decay
+    let run = |decay_at_z: bool, wd: f64| {
+        let mut opt = ScheduleFreeAdamW::new(0.05_f64).weight_decay(wd).decay_at_z(decay_at_z).warmup_steps(3);
+        let mut y = vec![1.0, -2.0, 0.5];
+        for k in 0..20 {
+            let g: Vec<f64> = y.iter().map(|v| 2.0 * v + (k as f64).sin()).collect();
+            opt.step(&mut y, &g).unwrap();
+        }
+        let mut x = vec![0.0; 3];
+        opt.eval_params(&y, &mut x);
+        (y, x)
+    };
+    let (a, b) = (run(false, 0.0), run(true, 0.0));
+    assert!(a.0.iter().zip(&b.0).all(|(p, q)| (p - q).abs() < 1e-12));
+    assert!(a.1.iter().zip(&b.1).all(|(p, q)| (p - q).abs() < 1e-12));
+    assert_ne!(run(false, 0.1).0, run(true, 0.1).0);
+    // inside Groups: each tensor its own averaging
+    let layout = Layout::new().tensor("w", &[2, 2]).tensor("b", &[2]);
+    let mut opt = Groups::new(layout.clone()).group(&["w", "b"], ScheduleFreeAdamW::new(0.01));
+    let mut p = vec![0.5; layout.len()];
+    opt.step(&mut p, &[0.1; 6]).unwrap();
+    assert_eq!(opt.rule("b").unwrap().steps(), 1);
+}

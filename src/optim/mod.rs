@@ -20,6 +20,7 @@ mod nadam;
 mod radam;
 mod rmsprop;
 mod rprop;
+mod schedule_free;
 mod sgd;
 mod sparse_adam;
 mod yogi;
@@ -39,6 +40,7 @@ pub use nadam::NAdam;
 pub use radam::RAdam;
 pub use rmsprop::RmsProp;
 pub use rprop::Rprop;
+pub use schedule_free::{ScheduleFreeAdamW, ScheduleFreeSgd};
 pub use sgd::Sgd;
 pub use sparse_adam::SparseAdam;
 pub use yogi::Yogi;
@@ -106,6 +108,12 @@ pub(crate) trait Rule<T> {
     /// The tensor's shape, for the shape-aware rules.
     fn set_shape(&mut self, shape: &[usize]) {
         let _ = shape;
+    }
+    /// Writes the evaluation point (the Schedule-Free rules' average) and returns `true`;
+    /// `false` (the default): the parameters are it.
+    fn eval_params(&self, params: &[T], out: &mut [T]) -> bool {
+        let _ = (params, out);
+        false
     }
     /// What the rule rejects about the length of the parameters (a shape that does not fit).
     fn check_input(&self, len: usize) -> Result<(), Error> {
@@ -197,6 +205,11 @@ macro_rules! impl_optimizer {
             }
             fn set_shape(&mut self, shape: &[usize]) {
                 crate::optim::Rule::set_shape(self, shape)
+            }
+            fn eval_params(&self, params: &[T], out: &mut [T]) {
+                if !crate::optim::Rule::eval_params(self, params, out) && out.len() == params.len() {
+                    out.copy_from_slice(params);
+                }
             }
         }
     };

@@ -154,5 +154,9 @@ impl<T: Float, O: Optimizer<T>> Optimizer<T> for ApplyIfFinite<O> {
         self.steps
     }
 
+    fn eval_params(&self, params: &[T], out: &mut [T]) {
+        self.inner.eval_params(params, out)
+    }
+
     forward_to_inner!();
 }

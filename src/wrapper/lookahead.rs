@@ -172,5 +172,17 @@ impl<T: Float, O: Optimizer<T>> Optimizer<T> for Lookahead<O, T> {
         self.steps
     }
 
+    /// The slow weights (the parameters before the first step).
+    fn eval_params(&self, params: &[T], out: &mut [T]) {
+        if out.len() != params.len() {
+            return;
+        }
+        if self.slow.len() == params.len() {
+            out.copy_from_slice(&self.slow);
+        } else {
+            out.copy_from_slice(params);
+        }
+    }
+
     forward_to_inner!();
 }

@@ -204,5 +204,9 @@ impl<T: Float + Send + Sync, O: Optimizer<T>> Optimizer<T> for MultiSteps<O, T> 
         self.steps
     }
 
+    fn eval_params(&self, params: &[T], out: &mut [T]) {
+        self.inner.eval_params(params, out)
+    }
+
     forward_to_inner!();
 }
