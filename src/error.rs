@@ -141,6 +141,18 @@ pub enum Error {
         /// The value.
         value: f64,
     },
+    /// A rule that needs the loss ([`PolyakSgd`](crate::PolyakSgd)) was stepped without one.
+    #[error("{rule} needs the loss at the parameters: step it with `step_with_loss(params, grads, loss)`")]
+    LossRequired {
+        /// The rule.
+        rule: &'static str,
+    },
+    /// A loss passed to a step was NaN or infinite; nothing was written.
+    #[error("non-finite loss: {value}")]
+    NonFiniteLoss {
+        /// The loss.
+        value: f64,
+    },
     /// A tensor name given to a [`Layout`](crate::Layout) twice.
     #[error("duplicate tensor `{name}` in the layout: every tensor needs its own name")]
     DuplicateTensor {

@@ -10,8 +10,9 @@ use core::fmt;
 use num_traits::Float;
 
 use crate::{
-    AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Asgd, Error, Lamb, Layout, Lion, Muon, NAdam,
-    Optimizer, RAdam, RmsProp, Rprop, ScheduleFreeAdamW, ScheduleFreeSgd, Sgd, SparseAdam, TensorName, Yogi,
+    AdEmaMix, AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Adan, Adopt, Asgd, Error, Fromage, Lamb,
+    Lars, Layout, Lion, Muon, NAdam, NovoGrad, OptimisticGd, Optimizer, RAdam, RmsProp, Rprop, ScheduleFreeAdamW,
+    ScheduleFreeSgd, Sgd, SignSgd, SimplifiedAdEmaMix, Sm3, SparseAdam, TensorName, Yogi,
 };
 
 /// One optimizer over the flat buffer of a [`Layout`]: PyTorch's `param_groups`, optax's
@@ -542,6 +543,16 @@ slots!(
     Muon,
     ScheduleFreeAdamW,
     ScheduleFreeSgd,
+    Adan,
+    Adopt,
+    AdEmaMix,
+    SimplifiedAdEmaMix,
+    Fromage,
+    Lars,
+    NovoGrad,
+    OptimisticGd,
+    SignSgd,
+    Sm3,
 );
 
 #[cfg(feature = "serde")]

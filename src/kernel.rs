@@ -44,6 +44,35 @@ pub(crate) fn bias_correction(beta: f64, step: u64) -> f64 {
     1.0 - powi(beta, step)
 }
 
+/// `beta^step` by binary exponentiation, as JAX's `integer_pow` (and compiler-rt's
+/// `__powidf2`, Rust's `f64::powi`) computes it: optax's `decay ** count`.
+#[inline]
+pub(crate) fn powi_binary(beta: f64, step: u64) -> f64 {
+    let (mut acc, mut x, mut t) = (1.0, beta, step);
+    while t > 0 {
+        if t & 1 == 1 {
+            acc *= x;
+        }
+        t >>= 1;
+        if t > 0 {
+            x *= x;
+        }
+    }
+    acc
+}
+
+/// optax's bias correction `1 - beta^step`, the power by binary exponentiation.
+#[inline]
+pub(crate) fn optax_bias_correction(beta: f64, step: u64) -> f64 {
+    1.0 - powi_binary(beta, step)
+}
+
+/// The 2-norm of `x`, accumulated in `f64` (`jnp.linalg.norm` of one leaf).
+#[inline]
+pub(crate) fn norm2<T: Float>(x: &[T]) -> f64 {
+    sqrt(sum_sq(x))
+}
+
 /// `sqrt` in `f64` that also works under `no_std` + `libm`.
 #[inline]
 pub(crate) fn sqrt(x: f64) -> f64 {

@@ -46,6 +46,7 @@
 //! | matrices and tables | [`Muon`] ([`AdjustLr`]), [`Adafactor`], [`SparseAdam`] | `torch.optim.Muon`, `Adafactor`, `SparseAdam` |
 //! | full batch, closure-based | [`Lbfgs`] ([`LineSearch`]) | `torch.optim.LBFGS` |
 //! | averaging the iterates | [`WeightAverage`] | `torch.optim.swa_utils.AveragedModel` |
+//! | optax's newer rules | [`Adan`], [`Adopt`], [`AdEmaMix`], [`SimplifiedAdEmaMix`], [`Lars`], [`NovoGrad`], [`Sm3`], [`SignSgd`], [`Fromage`], [`OptimisticGd`], [`PolyakSgd`] ([`PolyakVariant`]) | `optax.adan`, `contrib.adopt`, `contrib.ademamix`, `contrib.simplified_ademamix`, `lars`, `novograd`, `sm3`, `sign_sgd`, `fromage`, `optimistic_gradient_descent`, `polyak_sgd` |
 //! | no schedule to choose | [`ScheduleFreeAdamW`], [`ScheduleFreeSgd`] | `schedulefree.AdamWScheduleFree`, `SGDScheduleFree` |
 //! | wrappers of any rule | [`Lookahead`], [`MultiSteps`] ([`Dtype`]), [`ApplyIfFinite`] | `optax.lookahead`, `MultiSteps`, `apply_if_finite` |
 //!
@@ -182,8 +183,9 @@ pub use loss::{sigmoid, AbsoluteError, Huber, LogLoss, Loss, SoftmaxCrossEntropy
 pub use minimize::{minimize, MinimizeOptions, MinimizeReport};
 pub use model::{check_backward, check_gradient, loss_gradient, Gradient, GradientCheck, Linear, Logistic, Network};
 pub use optim::{
-    AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, AdjustLr, Asgd, Form, Lamb, Lbfgs, LineSearch, Lion,
-    Muon, NAdam, RAdam, RmsProp, Rprop, ScheduleFreeAdamW, ScheduleFreeSgd, Sgd, SparseAdam, Yogi,
+    AdEmaMix, AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Adan, AdjustLr, Adopt, Asgd, Form, Fromage,
+    Lamb, Lars, Lbfgs, LineSearch, Lion, Muon, NAdam, NovoGrad, OptimisticGd, PolyakSgd, PolyakVariant, RAdam, RmsProp,
+    Rprop, ScheduleFreeAdamW, ScheduleFreeSgd, Sgd, SignSgd, SimplifiedAdEmaMix, Sm3, SparseAdam, Yogi,
 };
 pub use optimizer::Optimizer;
 pub use schedule::{

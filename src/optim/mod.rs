@@ -11,17 +11,27 @@ mod adafactor;
 mod adagrad;
 mod adam;
 mod adamax;
+mod adan;
+mod ademamix;
+mod adopt;
 mod asgd;
+mod fromage;
 mod lamb;
+mod lars;
 mod lbfgs;
 mod lion;
 mod muon;
 mod nadam;
+mod novograd;
+mod optimistic_gd;
+mod polyak_sgd;
 mod radam;
 mod rmsprop;
 mod rprop;
 mod schedule_free;
 mod sgd;
+mod sign_sgd;
+mod sm3;
 mod sparse_adam;
 mod yogi;
 
@@ -31,17 +41,27 @@ pub use adafactor::Adafactor;
 pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
 pub use adamax::Adamax;
+pub use adan::Adan;
+pub use ademamix::{AdEmaMix, SimplifiedAdEmaMix};
+pub use adopt::Adopt;
 pub use asgd::Asgd;
+pub use fromage::Fromage;
 pub use lamb::Lamb;
+pub use lars::Lars;
 pub use lbfgs::{Lbfgs, LineSearch};
 pub use lion::Lion;
 pub use muon::{AdjustLr, Muon};
 pub use nadam::NAdam;
+pub use novograd::NovoGrad;
+pub use optimistic_gd::OptimisticGd;
+pub use polyak_sgd::{PolyakSgd, PolyakVariant};
 pub use radam::RAdam;
 pub use rmsprop::RmsProp;
 pub use rprop::Rprop;
 pub use schedule_free::{ScheduleFreeAdamW, ScheduleFreeSgd};
 pub use sgd::Sgd;
+pub use sign_sgd::SignSgd;
+pub use sm3::Sm3;
 pub use sparse_adam::SparseAdam;
 pub use yogi::Yogi;
 
@@ -65,6 +85,22 @@ pub enum Form {
     Torch,
     /// optax's form.
     Optax,
+}
+
+/// A function of the 0-based step count (optax's schedules and callables), compared by address.
+#[derive(Clone, Copy)]
+pub(crate) struct CountFn(pub(crate) fn(u64) -> f64);
+
+impl PartialEq for CountFn {
+    fn eq(&self, other: &Self) -> bool {
+        core::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
+impl core::fmt::Debug for CountFn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("fn(u64) -> f64")
+    }
 }
 
 /// Step count and the length the state was sized for, common to every rule.
