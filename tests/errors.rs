@@ -28,6 +28,20 @@ fn all_rules() -> Vec<(&'static str, Box<dyn Probe>)> {
         ("Lamb", Box::new(Lamb::new(0.1).weight_decay(0.01))),
         ("SparseAdam", Box::new(SparseAdam::new(0.1))),
         ("Adafactor", Box::new(Adafactor::new(0.1).weight_decay(0.01))),
+        ("ScheduleFreeAdamW", Box::new(ScheduleFreeAdamW::new(0.1).weight_decay(0.01).warmup_steps(2))),
+        ("ScheduleFreeSgd", Box::new(ScheduleFreeSgd::new(0.1))),
+        ("Adan", Box::new(Adan::new(0.1).weight_decay(0.01))),
+        ("Adopt", Box::new(Adopt::new(0.1).nesterov(true))),
+        ("AdEmaMix", Box::new(AdEmaMix::new(0.1))),
+        ("SimplifiedAdEmaMix", Box::new(SimplifiedAdEmaMix::new(0.01))),
+        ("Lars", Box::new(Lars::new(0.1).weight_decay(0.01))),
+        ("NovoGrad", Box::new(NovoGrad::new(0.1))),
+        ("Sm3", Box::new(Sm3::new(0.1))),
+        ("SignSgd", Box::new(SignSgd::new(0.1))),
+        ("Fromage", Box::new(Fromage::new(0.1))),
+        ("OptimisticGd", Box::new(OptimisticGd::new(0.1))),
+        ("Lookahead", Box::new(Lookahead::new(Adam::new(0.1), 2, 0.5))),
+        ("MultiSteps", Box::new(MultiSteps::new(Adam::new(0.1), 3))),
     ]
 }
 

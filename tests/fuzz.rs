@@ -28,7 +28,7 @@ fn any_float() -> impl Strategy<Value = f64> {
 /// Rule `i` with every setter fed from `h` and `b`.
 fn build(i: usize, h: &[f64], b: &[bool]) -> Box<dyn Optimizer<f64>> {
     let lr = h[0];
-    match i % 18 {
+    match i % 29 {
         0 => Box::new(
             Sgd::new(lr)
                 .momentum(h[1])
@@ -112,6 +112,42 @@ fn build(i: usize, h: &[f64], b: &[bool]) -> Box<dyn Optimizer<f64>> {
             // a matrix of 20 elements, or a vector of any length
             Box::new(if b[0] { opt.shape(&[5, 4]) } else { opt })
         }
+        18 => Box::new(
+            ScheduleFreeAdamW::new(lr)
+                .betas(h[1], h[2])
+                .eps(h[3])
+                .weight_decay(h[4])
+                .decay_at_z(b[0])
+                .warmup_steps((h[5] * 10.0) as u64)
+                .r(h[6])
+                .check_finite(b[4]),
+        ),
+        19 => Box::new(ScheduleFreeSgd::new(lr).momentum(h[1]).weight_decay(h[2]).r(h[3]).check_finite(b[4])),
+        20 => Box::new(
+            Adan::new(lr).betas(h[1], h[2], h[3]).eps(h[4]).eps_root(h[5]).weight_decay(h[6]).check_finite(b[4]),
+        ),
+        21 => Box::new(Adopt::new(lr).betas(h[1], h[2]).eps(h[3]).nesterov(b[0]).use_clipping(b[1]).check_finite(b[4])),
+        22 => Box::new(
+            AdEmaMix::new(lr).betas(h[1], h[2], h[3]).alpha(h[4]).eps(h[5]).weight_decay(h[6]).check_finite(b[4]),
+        ),
+        23 => Box::new(
+            Lars::new(lr)
+                .weight_decay(h[1])
+                .trust_coefficient(h[2])
+                .eps(h[3])
+                .momentum(h[4])
+                .nesterov(b[0])
+                .trust_ratio_mask(b[1])
+                .check_finite(b[4]),
+        ),
+        24 => {
+            Box::new(NovoGrad::new(lr).betas(h[1], h[2]).eps(h[3]).eps_root(h[4]).weight_decay(h[5]).check_finite(b[4]))
+        }
+        25 => Box::new(Fromage::new(lr).min_norm(h[1]).check_finite(b[4])),
+        26 => Box::new(Lookahead::new(Adam::new(lr).betas(h[1], h[2]), ((h[3] * 5.0) as u64).saturating_add(1), h[4])),
+        27 => Box::new(
+            MultiSteps::new(Sgd::new(lr).momentum(h[1]), ((h[2] * 4.0) as u64).saturating_add(1)).use_grad_mean(b[0]),
+        ),
         _ => Box::new(
             Muon::new(lr)
                 .weight_decay(h[1])
@@ -190,7 +226,7 @@ fn no_input_panics_or_corrupts() {
         prop::collection::vec(prop_oneof![3 => 0.0..0.99f64, 1 => any_float()], 7),
     ];
     let strategy = (
-        0usize..18,
+        0usize..29,
         hyper,
         prop::collection::vec(any::<bool>(), 5),
         prop::collection::vec(any_float(), 1..16),
