@@ -170,3 +170,36 @@ fn matrix_rules_and_sparse_rows_do_not_allocate_after_the_first_step() {
     });
     assert_eq!(later, 0, "SparseAdam::step_rows allocated after its first step");
 }
+
+#[test]
+fn lbfgs_does_not_allocate_once_its_history_is_full() {
+    // a quadratic in 50 dimensions, history of 3 pairs, both line-search settings
+    let n = 50;
+    let f = |x: &[f64], g: &mut [f64]| {
+        let mut s = 0.0;
+        for i in 0..x.len() {
+            let a = 1.0 + (i % 7) as f64;
+            g[i] = a * (x[i] - 1.0);
+            s += 0.5 * a * (x[i] - 1.0) * (x[i] - 1.0);
+        }
+        s
+    };
+    for line_search in [None, Some(LineSearch::StrongWolfe)] {
+        let mut opt = Lbfgs::new(0.5)
+            .history_size(3)
+            .max_iter(4)
+            .tolerance_grad(0.0)
+            .tolerance_change(0.0)
+            .line_search_fn(line_search);
+        let mut x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 10.0).collect();
+        for _ in 0..3 {
+            opt.step(&mut x, f).unwrap();
+        }
+        let later = allocations(|| {
+            for _ in 0..5 {
+                opt.step(&mut x, f).unwrap();
+            }
+        });
+        assert_eq!(later, 0, "Lbfgs {line_search:?} allocated with a full history");
+    }
+}

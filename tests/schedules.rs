@@ -364,3 +364,43 @@ fn chained_and_sequential_validate_their_parts() {
         Sequential::new(vec![Box::new(StepLr::new(1, 0.5)), Box::new(LinearLr::new(2.0, 1.0, 3))], &[4]);
     assert!(matches!(seq.validate(), Err(Error::InvalidHyperparameter { name: "start_factor", .. })));
 }
+
+#[test]
+fn per_group_lambdas_and_momenta() {
+    let layout = Layout::new().tensor("w", &[2]).tensor("b", &[1]);
+    let two = || {
+        Groups::new(layout.clone())
+            .group(&["w"], Sgd::new(1.0_f64).momentum(0.9))
+            .group(&["b"], Sgd::new(0.5).momentum(0.9))
+    };
+    // LambdaLr: each group its own function of its own base rate
+    let mut opt = two();
+    let mut s = LambdaLr::per_group(vec![Box::new(|t| 0.5_f64.powi(t as i32)), Box::new(|_| 2.0)]);
+    s.start(&mut opt).unwrap();
+    for _ in 0..3 {
+        s.step(&mut opt, None).unwrap();
+    }
+    assert_eq!((opt.group_lr(0), opt.group_lr(1)), (Some(0.125), Some(1.0)));
+    let mut wrong = LambdaLr::per_group(vec![Box::new(|_| 1.0), Box::new(|_| 1.0), Box::new(|_| 1.0)]);
+    wrong.start(&mut opt).unwrap();
+    assert!(matches!(wrong.step(&mut opt, None), Err(Error::InvalidHyperparameter { name: "lr_lambda", .. })));
+    let mut opt = two();
+    let mut m = MultiplicativeLr::per_group(vec![Box::new(|_| 0.5), Box::new(|_| 1.0)]);
+    m.start(&mut opt).unwrap();
+    m.step(&mut opt, None).unwrap();
+    assert_eq!((opt.group_lr(0), opt.group_lr(1)), (Some(0.5), Some(0.5)));
+    // momenta per group: each group cycles between its own pair
+    let mut opt = two();
+    let mut c = CyclicLr::new(0.1, 1.0, 2).momenta_per_group(&[(0.8, 0.9), (0.5, 0.6)]);
+    c.start(&mut opt).unwrap();
+    assert_eq!((opt.group_momentum(0), opt.group_momentum(1)), (Some(0.9), Some(0.6)));
+    c.step(&mut opt, None).unwrap();
+    c.step(&mut opt, None).unwrap(); // the peak: base momenta
+    assert_eq!((opt.group_momentum(0), opt.group_momentum(1)), (Some(0.8), Some(0.5)));
+    let mut opt = two();
+    let mut o = OneCycleLr::new(1.0, 10).momenta_per_group(&[(0.85, 0.95), (0.7, 0.8)]);
+    o.start(&mut opt).unwrap();
+    assert_eq!((opt.group_momentum(0), opt.group_momentum(1)), (Some(0.95), Some(0.8)));
+    let mut o = OneCycleLr::new(1.0, 10).momenta_per_group(&[(0.85, 0.95)]);
+    assert!(matches!(o.start(&mut two()), Err(Error::InvalidHyperparameter { name: "momenta_per_group", .. })));
+}

@@ -1,7 +1,6 @@
 //! L-BFGS: `torch.optim.LBFGS`, with its strong-Wolfe line search.
 
 use alloc::collections::VecDeque;
-use alloc::vec;
 use alloc::vec::Vec;
 
 use num_traits::Float;
@@ -74,8 +73,8 @@ impl<T> Default for State<T> {
 ///
 /// Defaults (torch's): lr 1, `max_iter` 20, `max_eval` `max_iter*5/4`, `tolerance_grad`
 /// 1e-7, `tolerance_change` 1e-9, `history_size` 100, no line search. Scalars (the loss, step
-/// lengths, dot products) are `f64`. Unlike the other rules, a step allocates (its history and
-/// the copies it restores from on an error).
+/// lengths, dot products) are `f64`. The history grows to `history_size` pairs; once it is
+/// full, a step allocates nothing (its buffers, and the ones of the pairs it drops, are reused).
 ///
 /// ```
 /// use gradus::{Lbfgs, LineSearch};
@@ -107,6 +106,8 @@ pub struct Lbfgs<T> {
     line_search_fn: Option<LineSearch>,
     maximize: bool,
     state: State<T>,
+    #[cfg_attr(feature = "serde", serde(skip))]
+    work: Work<T>,
 }
 
 impl<T: Float> Lbfgs<T> {
@@ -127,6 +128,7 @@ impl<T: Float> Lbfgs<T> {
             line_search_fn: None,
             maximize: false,
             state: State::default(),
+            work: Work::default(),
         }
     }
 
@@ -318,6 +320,7 @@ impl<T: Float> Lbfgs<T> {
     /// ```
     pub fn reset(&mut self) {
         self.state = State::default();
+        self.work = Work::default();
     }
 
     /// What the next [`step`](Lbfgs::step) would reject about the settings.
@@ -354,7 +357,6 @@ impl<T: Float> Lbfgs<T> {
                 return Err(Error::StateMismatch { expected, found: params.len() });
             }
         }
-        let (start, saved) = (params.to_vec(), self.state.clone());
         let maximize = self.maximize;
         let mut eval = |p: &[T], g: &mut [T]| -> Result<f64, Error> {
             let loss = closure(p, g);
@@ -370,12 +372,46 @@ impl<T: Float> Lbfgs<T> {
             }
             Ok(to_f64(loss))
         };
-        self.state.len = Some(params.len());
-        match self.run(params, &mut eval) {
-            Ok(loss) => Ok(cast(if maximize { -loss } else { loss })),
+        // what an error must undo: the parameters, the direction, the previous gradient and the
+        // scalars are copied into kept buffers; history changes are undone pair by pair
+        let n = params.len();
+        let w = &mut self.work;
+        let st = &self.state;
+        copy_into(&mut w.start, params);
+        copy_into(&mut w.d_backup, &st.d);
+        copy_into(&mut w.prev_backup, &st.prev_flat_grad);
+        let scalars = (st.t, st.h_diag, st.prev_loss, st.func_evals, st.n_iter, st.len);
+        w.pushed = 0;
+        w.popped.clear();
+        self.state.len = Some(n);
+        let result = self.run(params, &mut eval);
+        let (st, w) = (&mut self.state, &mut self.work);
+        match result {
+            Ok(loss) => {
+                // the dropped pairs' buffers serve the next pairs
+                for (y, s, _) in w.popped.drain(..) {
+                    w.spare.push(y);
+                    w.spare.push(s);
+                }
+                Ok(cast(if maximize { -loss } else { loss }))
+            }
             Err(e) => {
-                params.copy_from_slice(&start);
-                self.state = saved;
+                params.copy_from_slice(&w.start);
+                for _ in 0..w.pushed {
+                    if let (Some(y), Some(s)) = (st.old_dirs.pop_back(), st.old_stps.pop_back()) {
+                        st.ro.pop_back();
+                        w.spare.push(y);
+                        w.spare.push(s);
+                    }
+                }
+                while let Some((y, s, ro)) = w.popped.pop() {
+                    st.old_dirs.push_front(y);
+                    st.old_stps.push_front(s);
+                    st.ro.push_front(ro);
+                }
+                copy_into(&mut st.d, &w.d_backup);
+                copy_into(&mut st.prev_flat_grad, &w.prev_backup);
+                (st.t, st.h_diag, st.prev_loss, st.func_evals, st.n_iter, st.len) = scalars;
                 Err(e)
             }
         }
@@ -384,84 +420,99 @@ impl<T: Float> Lbfgs<T> {
     fn run(&mut self, params: &mut [T], eval: &mut Objective<'_, T>) -> Result<f64, Error> {
         let n = params.len();
         let (lr, max_iter, max_eval) = (self.lr, self.max_iter, self.get_max_eval());
-        let (tol_grad, tol_change) = (self.tolerance_grad, self.tolerance_change);
-        let mut g = vec![T::zero(); n];
-        let orig_loss = eval(params, &mut g)?;
+        let (tol_grad, tol_change, history_size) = (self.tolerance_grad, self.tolerance_change, self.history_size);
+        let (st, w) = (&mut self.state, &mut self.work);
+        w.g.resize(n, T::zero());
+        w.q.resize(n, T::zero());
+        w.al.resize(history_size, 0.0);
+        let orig_loss = eval(params, &mut w.g)?;
         let mut loss = orig_loss;
         let mut current_evals: usize = 1;
-        let st = &mut self.state;
         st.func_evals += 1;
-        if max_abs(&g) <= tol_grad {
+        if max_abs(&w.g) <= tol_grad {
             return Ok(orig_loss);
         }
         let mut opt_cond = false;
-        let mut al = vec![0.0_f64; self.history_size];
         let mut n_iter = 0;
         while n_iter < max_iter {
             n_iter += 1;
             st.n_iter += 1;
             if st.n_iter == 1 {
-                st.d = g.iter().map(|&v| -v).collect();
-                st.old_dirs.clear();
-                st.old_stps.clear();
+                st.d.clear();
+                st.d.extend(w.g.iter().map(|&v| -v));
+                while let (Some(y), Some(s)) = (st.old_dirs.pop_front(), st.old_stps.pop_front()) {
+                    w.spare.push(y);
+                    w.spare.push(s);
+                }
                 st.ro.clear();
                 st.h_diag = 1.0;
             } else {
-                let y: Vec<T> = g.iter().zip(&st.prev_flat_grad).map(|(&a, &b)| a - b).collect();
+                let mut y = w.spare.pop().unwrap_or_default();
+                let mut s = w.spare.pop().unwrap_or_default();
+                y.clear();
+                y.extend(w.g.iter().zip(&st.prev_flat_grad).map(|(&a, &b)| a - b));
                 let t: T = cast(st.t);
-                let s: Vec<T> = st.d.iter().map(|&v| v * t).collect();
+                s.clear();
+                s.extend(st.d.iter().map(|&v| v * t));
                 let ys = dot(&y, &s);
                 if ys > 1e-10 {
-                    if st.old_dirs.len() == self.history_size {
-                        st.old_dirs.pop_front();
-                        st.old_stps.pop_front();
-                        st.ro.pop_front();
+                    if st.old_dirs.len() == history_size {
+                        if let (Some(y0), Some(s0), Some(r0)) =
+                            (st.old_dirs.pop_front(), st.old_stps.pop_front(), st.ro.pop_front())
+                        {
+                            w.popped.push((y0, s0, r0));
+                        }
                     }
                     st.h_diag = ys / dot(&y, &y);
                     st.old_dirs.push_back(y);
                     st.old_stps.push_back(s);
                     st.ro.push_back(1.0 / ys);
+                    w.pushed += 1;
+                } else {
+                    w.spare.push(y);
+                    w.spare.push(s);
                 }
                 let num_old = st.old_dirs.len();
-                let mut q: Vec<T> = g.iter().map(|&v| -v).collect();
+                for (q, &g) in w.q.iter_mut().zip(&w.g) {
+                    *q = -g;
+                }
                 for i in (0..num_old).rev() {
-                    al[i] = dot(&st.old_stps[i], &q) * st.ro[i];
-                    add_scaled(&mut q, -al[i], &st.old_dirs[i]);
+                    w.al[i] = dot(&st.old_stps[i], &w.q) * st.ro[i];
+                    add_scaled(&mut w.q, -w.al[i], &st.old_dirs[i]);
                 }
                 let h: T = cast(st.h_diag);
-                let mut r: Vec<T> = q.iter().map(|&v| v * h).collect();
-                for (i, &al_i) in al.iter().enumerate().take(num_old) {
-                    let be_i = dot(&st.old_dirs[i], &r) * st.ro[i];
-                    add_scaled(&mut r, al_i - be_i, &st.old_stps[i]);
+                w.q.iter_mut().for_each(|v| *v = *v * h);
+                for (i, &al_i) in w.al.iter().enumerate().take(num_old) {
+                    let be_i = dot(&st.old_dirs[i], &w.q) * st.ro[i];
+                    add_scaled(&mut w.q, al_i - be_i, &st.old_stps[i]);
                 }
-                st.d = r;
+                copy_into(&mut st.d, &w.q);
             }
-            st.prev_flat_grad.clear();
-            st.prev_flat_grad.extend_from_slice(&g);
+            copy_into(&mut st.prev_flat_grad, &w.g);
             st.prev_loss = loss;
-            st.t = if st.n_iter == 1 { f64::min(1.0, 1.0 / abs_sum(&g)) * lr } else { lr };
-            let gtd = dot(&g, &st.d);
+            st.t = if st.n_iter == 1 { f64::min(1.0, 1.0 / abs_sum(&w.g)) * lr } else { lr };
+            let gtd = dot(&w.g, &st.d);
             if gtd > -tol_change {
                 break;
             }
             let mut ls_evals = 0;
             match self.line_search_fn {
                 Some(LineSearch::StrongWolfe) => {
-                    let x_init = params.to_vec();
+                    copy_into(&mut w.x_init, params);
                     let max_ls = max_eval as i64 - current_evals as i64;
-                    let (f_new, t, evals) =
-                        strong_wolfe(eval, params, &x_init, st.t, &st.d, loss, &mut g, gtd, tol_change, max_ls)?;
+                    let search = Search { x: &w.x_init, d: &st.d, f: loss, gtd, tolerance_change: tol_change, max_ls };
+                    let (f_new, t, evals) = strong_wolfe(eval, params, &search, st.t, &mut w.g, &mut w.ls)?;
                     loss = f_new;
                     st.t = t;
                     ls_evals = evals;
                     add_scaled(params, st.t, &st.d);
-                    opt_cond = max_abs(&g) <= tol_grad;
+                    opt_cond = max_abs(&w.g) <= tol_grad;
                 }
                 None => {
                     add_scaled(params, st.t, &st.d);
                     if n_iter != max_iter {
-                        loss = eval(params, &mut g)?;
-                        opt_cond = max_abs(&g) <= tol_grad;
+                        loss = eval(params, &mut w.g)?;
+                        opt_cond = max_abs(&w.g) <= tol_grad;
                         ls_evals = 1;
                     }
                 }
@@ -481,6 +532,88 @@ impl<T: Float> Lbfgs<T> {
         }
         Ok(orig_loss)
     }
+}
+
+/// `dst = src`, reusing `dst`'s memory.
+fn copy_into<T: Copy>(dst: &mut Vec<T>, src: &[T]) {
+    dst.clear();
+    dst.extend_from_slice(src);
+}
+
+/// Buffers a step works in, kept between steps so that a step allocates nothing once the
+/// history is full. They hold nothing between steps: not saved, not compared, not printed.
+#[derive(Clone)]
+struct Work<T> {
+    g: Vec<T>,
+    q: Vec<T>,
+    al: Vec<f64>,
+    x_init: Vec<T>,
+    start: Vec<T>,
+    d_backup: Vec<T>,
+    prev_backup: Vec<T>,
+    /// Pairs dropped from the history this step (restored on an error).
+    popped: Vec<(Vec<T>, Vec<T>, f64)>,
+    /// Pairs pushed this step (removed on an error).
+    pushed: usize,
+    /// Buffers of dropped pairs, for the next pairs.
+    spare: Vec<Vec<T>>,
+    ls: LineSearchWork<T>,
+}
+
+impl<T> PartialEq for Work<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> core::fmt::Debug for Work<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Work(..)")
+    }
+}
+
+impl<T> Default for Work<T> {
+    fn default() -> Self {
+        Work {
+            g: Vec::new(),
+            q: Vec::new(),
+            al: Vec::new(),
+            x_init: Vec::new(),
+            start: Vec::new(),
+            d_backup: Vec::new(),
+            prev_backup: Vec::new(),
+            popped: Vec::new(),
+            pushed: 0,
+            spare: Vec::new(),
+            ls: LineSearchWork::default(),
+        }
+    }
+}
+
+/// The gradients the line search keeps.
+#[derive(Clone)]
+struct LineSearchWork<T> {
+    g0: Vec<T>,
+    g_new: Vec<T>,
+    g_prev: Vec<T>,
+    bracket_g: [Vec<T>; 2],
+}
+
+impl<T> Default for LineSearchWork<T> {
+    fn default() -> Self {
+        LineSearchWork { g0: Vec::new(), g_new: Vec::new(), g_prev: Vec::new(), bracket_g: [Vec::new(), Vec::new()] }
+    }
+}
+
+/// What the line search searches along: from `x` along `d`, with the loss `f` and directional
+/// derivative `gtd` there.
+struct Search<'a, T> {
+    x: &'a [T],
+    d: &'a [T],
+    f: f64,
+    gtd: f64,
+    tolerance_change: f64,
+    max_ls: i64,
 }
 
 /// The closure, checked: the loss (negated with `maximize`), the gradient written.
@@ -527,20 +660,16 @@ fn cubic_interpolate(x1: f64, f1: f64, g1: f64, x2: f64, f2: f64, g2: f64, bound
 
 /// torch's `_strong_wolfe` (c1 = 1e-4, c2 = 0.9): returns the loss at the chosen step, the step
 /// and the evaluations made; leaves the gradient there in `g` and `params` equal to `x`.
-#[allow(clippy::too_many_arguments)]
 fn strong_wolfe<T: Float>(
     eval: &mut Objective<'_, T>,
     params: &mut [T],
-    x: &[T],
+    search: &Search<'_, T>,
     mut t: f64,
-    d: &[T],
-    f: f64,
     g: &mut [T],
-    gtd: f64,
-    tolerance_change: f64,
-    max_ls: i64,
+    w: &mut LineSearchWork<T>,
 ) -> Result<(f64, f64, u64), Error> {
     let (c1, c2) = (1e-4, 0.9);
+    let Search { x, d, f, gtd, tolerance_change, max_ls } = *search;
     let d_norm = max_abs(d);
     // the objective along d: params = x + t*d for the evaluation, then x again
     let mut obj = |t: f64, out: &mut [T]| -> Result<(f64, f64), Error> {
@@ -550,38 +679,46 @@ fn strong_wolfe<T: Float>(
         let loss = loss?;
         Ok((loss, dot(out, d)))
     };
-    let g0 = g.to_vec();
-    let mut g_new = vec![T::zero(); g.len()];
-    let (mut f_new, mut gtd_new) = obj(t, &mut g_new)?;
+    copy_into(&mut w.g0, g);
+    w.g_new.resize(g.len(), T::zero());
+    copy_into(&mut w.g_prev, g);
+    for b in &mut w.bracket_g {
+        b.resize(g.len(), T::zero());
+    }
+    let (mut f_new, mut gtd_new) = obj(t, &mut w.g_new)?;
     let mut evals = 1_u64;
-    let (mut t_prev, mut f_prev, mut g_prev, mut gtd_prev) = (0.0, f, g0.clone(), gtd);
+    let (mut t_prev, mut f_prev, mut gtd_prev) = (0.0, f, gtd);
     let mut done = false;
     let mut ls_iter: i64 = 0;
-    // bracket: points, values, gradients, directional derivatives (one point when done)
-    let mut bracket: Vec<f64> = Vec::new();
-    let mut bracket_f: Vec<f64> = Vec::new();
-    let mut bracket_g: Vec<Vec<T>> = Vec::new();
-    let mut bracket_gtd: Vec<f64> = Vec::new();
+    // the bracket: its points, values and directional derivatives (one point when done)
+    let (mut bracket, mut bracket_f, mut bracket_gtd) = ([0.0_f64; 2], [0.0_f64; 2], [0.0_f64; 2]);
+    let mut points = 0;
     while ls_iter < max_ls {
+        let two_points = |bracket: &mut [f64; 2], bracket_f: &mut [f64; 2], bracket_gtd: &mut [f64; 2]| {
+            *bracket = [t_prev, t];
+            *bracket_f = [f_prev, f_new];
+            *bracket_gtd = [gtd_prev, gtd_new];
+        };
         if f_new > f + c1 * t * gtd || (ls_iter > 1 && f_new >= f_prev) {
-            bracket = vec![t_prev, t];
-            bracket_f = vec![f_prev, f_new];
-            bracket_g = vec![g_prev.clone(), g_new.clone()];
-            bracket_gtd = vec![gtd_prev, gtd_new];
+            two_points(&mut bracket, &mut bracket_f, &mut bracket_gtd);
+            w.bracket_g[0].copy_from_slice(&w.g_prev);
+            w.bracket_g[1].copy_from_slice(&w.g_new);
+            points = 2;
             break;
         }
         if gtd_new.abs() <= -c2 * gtd {
-            bracket = vec![t];
-            bracket_f = vec![f_new];
-            bracket_g = vec![g_new.clone()];
+            bracket[0] = t;
+            bracket_f[0] = f_new;
+            w.bracket_g[0].copy_from_slice(&w.g_new);
+            points = 1;
             done = true;
             break;
         }
         if gtd_new >= 0.0 {
-            bracket = vec![t_prev, t];
-            bracket_f = vec![f_prev, f_new];
-            bracket_g = vec![g_prev.clone(), g_new.clone()];
-            bracket_gtd = vec![gtd_prev, gtd_new];
+            two_points(&mut bracket, &mut bracket_f, &mut bracket_gtd);
+            w.bracket_g[0].copy_from_slice(&w.g_prev);
+            w.bracket_g[1].copy_from_slice(&w.g_new);
+            points = 2;
             break;
         }
         let min_step = t + 0.01 * (t - t_prev);
@@ -590,20 +727,23 @@ fn strong_wolfe<T: Float>(
         t = cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new, Some((min_step, max_step)));
         t_prev = tmp;
         f_prev = f_new;
-        g_prev.copy_from_slice(&g_new);
+        w.g_prev.copy_from_slice(&w.g_new);
         gtd_prev = gtd_new;
-        (f_new, gtd_new) = obj(t, &mut g_new)?;
+        (f_new, gtd_new) = obj(t, &mut w.g_new)?;
         evals += 1;
         ls_iter += 1;
     }
-    if ls_iter == max_ls {
-        bracket = vec![0.0, t];
-        bracket_f = vec![f, f_new];
-        bracket_g = vec![g0.clone(), g_new.clone()];
+    if points == 0 {
+        // torch: `ls_iter == max_ls` (no bracket found in max_ls evaluations)
+        bracket = [0.0, t];
+        bracket_f = [f, f_new];
+        w.bracket_g[0].copy_from_slice(&w.g0);
+        w.bracket_g[1].copy_from_slice(&w.g_new);
+        points = 2;
         // torch leaves bracket_gtd as it was: the zoom below cannot run (ls_iter == max_ls)
     }
     let mut insuf_progress = false;
-    let (mut low, mut high) = if bracket_f[0] <= bracket_f[bracket_f.len() - 1] { (0, 1) } else { (1, 0) };
+    let (mut low, mut high) = if bracket_f[0] <= bracket_f[points - 1] { (0, 1) } else { (1, 0) };
     while !done && ls_iter < max_ls {
         if (bracket[1] - bracket[0]).abs() * d_norm < tolerance_change {
             break;
@@ -621,13 +761,13 @@ fn strong_wolfe<T: Float>(
         } else {
             insuf_progress = false;
         }
-        (f_new, gtd_new) = obj(t, &mut g_new)?;
+        (f_new, gtd_new) = obj(t, &mut w.g_new)?;
         evals += 1;
         ls_iter += 1;
         if f_new > f + c1 * t * gtd || f_new >= bracket_f[low] {
             bracket[high] = t;
             bracket_f[high] = f_new;
-            bracket_g[high].copy_from_slice(&g_new);
+            w.bracket_g[high].copy_from_slice(&w.g_new);
             bracket_gtd[high] = gtd_new;
             (low, high) = if bracket_f[0] <= bracket_f[1] { (0, 1) } else { (1, 0) };
         } else {
@@ -636,15 +776,20 @@ fn strong_wolfe<T: Float>(
             } else if gtd_new * (bracket[high] - bracket[low]) >= 0.0 {
                 bracket[high] = bracket[low];
                 bracket_f[high] = bracket_f[low];
-                bracket_g[high] = bracket_g[low].clone();
+                let [b0, b1] = &mut w.bracket_g;
+                if high == 0 {
+                    b0.copy_from_slice(b1);
+                } else {
+                    b1.copy_from_slice(b0);
+                }
                 bracket_gtd[high] = bracket_gtd[low];
             }
             bracket[low] = t;
             bracket_f[low] = f_new;
-            bracket_g[low].copy_from_slice(&g_new);
+            w.bracket_g[low].copy_from_slice(&w.g_new);
             bracket_gtd[low] = gtd_new;
         }
     }
-    g.copy_from_slice(&bracket_g[low]);
+    g.copy_from_slice(&w.bracket_g[low]);
     Ok((bracket_f[low], bracket[low], evals))
 }

@@ -75,6 +75,7 @@ pub struct CyclicLr {
     gamma: f64,
     scale_fn: Option<(ScaleFn, ScaleMode)>,
     momenta: Option<(f64, f64)>,
+    group_momenta: Vec<(f64, f64)>,
     last_epoch: u64,
     started: bool,
 }
@@ -107,6 +108,7 @@ impl CyclicLr {
             gamma: 1.0,
             scale_fn: None,
             momenta: Some((0.8, 0.9)),
+            group_momenta: Vec::new(),
             last_epoch: 0,
             started: false,
         }
@@ -167,6 +169,20 @@ impl CyclicLr {
     /// ```
     pub fn cycle_momentum(mut self, momenta: Option<(f64, f64)>) -> Self {
         self.momenta = momenta;
+        self.group_momenta.clear();
+        self
+    }
+
+    /// One `(base_momentum, max_momentum)` pair per parameter group (torch's lists), cycling
+    /// on; the count must equal the optimizer's groups.
+    ///
+    /// ```
+    /// let s = gradus::CyclicLr::new(1e-3, 1e-2, 20).momenta_per_group(&[(0.8, 0.9), (0.85, 0.95)]);
+    /// # let _ = s;
+    /// ```
+    pub fn momenta_per_group(mut self, momenta: &[(f64, f64)]) -> Self {
+        self.momenta = momenta.first().copied().or(self.momenta);
+        self.group_momenta = momenta.to_vec();
         self
     }
 
@@ -186,7 +202,7 @@ impl CyclicLr {
             kernel::non_negative("max_lr", m)?;
         }
         kernel::positive("gamma", self.gamma)?;
-        if let Some((b, m)) = self.momenta {
+        for &(b, m) in self.momenta.iter().chain(&self.group_momenta) {
             kernel::unit("base_momentum", b)?;
             kernel::unit("max_momentum", m)?;
         }
@@ -205,6 +221,13 @@ impl CyclicLr {
 
     fn apply<T: Float>(&self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
         let groups = optimizer.groups();
+        if !self.group_momenta.is_empty() && self.momenta.is_some() && self.group_momenta.len() != groups {
+            return Err(Error::InvalidHyperparameter {
+                name: "momenta_per_group",
+                value: self.group_momenta.len() as f64,
+                expected: "one (base, max) momentum pair per parameter group of the optimizer",
+            });
+        }
         if self.base_lrs.len() != 1 && self.base_lrs.len() != groups {
             return Err(Error::InvalidHyperparameter {
                 name: "base_lrs",
@@ -224,7 +247,8 @@ impl CyclicLr {
             let i = if self.base_lrs.len() == 1 { 0 } else { g };
             let (base, max) = (self.base_lrs[i], self.max_lrs[i]);
             set_lr(optimizer, g, base + (max - base) * s * scale);
-            if let Some((base_m, max_m)) = self.momenta {
+            let momenta = if self.group_momenta.is_empty() { self.momenta } else { self.group_momenta.get(g).copied() };
+            if let Some((base_m, max_m)) = momenta {
                 let m = max_m - (max_m - base_m) * s * scale;
                 if !optimizer.set_group_momentum(g, cast(m)) {
                     return Err(Error::InvalidHyperparameter {
@@ -272,6 +296,7 @@ impl fmt::Debug for CyclicLr {
             .field("gamma", &self.gamma)
             .field("scale_fn", &self.scale_fn.as_ref().map(|(_, mode)| mode))
             .field("momenta", &self.momenta)
+            .field("group_momenta", &self.group_momenta)
             .field("last_epoch", &self.last_epoch)
             .finish()
     }

@@ -2,7 +2,9 @@
 //! `MultiplicativeLR` and `LambdaLR` of `torch.optim.lr_scheduler`, in torch's recursive
 //! (chainable) forms.
 
+use alloc::boxed::Box;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::fmt;
 
 use num_traits::Float;
@@ -48,10 +50,10 @@ impl ConstantLr {
     fn validate(&self) -> Result<(), Error> {
         kernel::unit_closed("factor", self.factor)
     }
-    fn initial(&self, _base: f64, current: f64) -> f64 {
+    fn initial(&self, _g: usize, _base: f64, current: f64) -> f64 {
         current * self.factor
     }
-    fn next(&self, _base: f64, current: f64) -> f64 {
+    fn next(&self, _g: usize, _base: f64, current: f64) -> f64 {
         if self.clock.last_epoch != self.total_iters {
             current
         } else {
@@ -98,10 +100,10 @@ impl PolynomialLr {
         kernel::require(self.total_iters >= 1, "total_iters", self.total_iters as f64, "at least 1")?;
         kernel::finite("power", self.power)
     }
-    fn initial(&self, _base: f64, current: f64) -> f64 {
+    fn initial(&self, _g: usize, _base: f64, current: f64) -> f64 {
         current
     }
-    fn next(&self, _base: f64, current: f64) -> f64 {
+    fn next(&self, _g: usize, _base: f64, current: f64) -> f64 {
         let (t, total) = (self.clock.last_epoch, self.total_iters);
         if t > total {
             return current;
@@ -134,7 +136,7 @@ type Factor = Arc<dyn Fn(u64) -> f64 + Send + Sync>;
 /// ```
 #[derive(Clone)]
 pub struct MultiplicativeLr {
-    f: Factor,
+    f: Vec<Factor>,
     clock: Clock,
 }
 
@@ -146,16 +148,28 @@ impl MultiplicativeLr {
     /// # let _ = s;
     /// ```
     pub fn new(f: impl Fn(u64) -> f64 + Send + Sync + 'static) -> Self {
-        MultiplicativeLr { f: Arc::new(f), clock: Clock::default() }
+        MultiplicativeLr { f: alloc::vec![Arc::new(f)], clock: Clock::default() }
+    }
+
+    /// One function per parameter group (torch's list of `lr_lambda`); the count must equal the
+    /// optimizer's groups.
+    ///
+    /// ```
+    /// let s = gradus::MultiplicativeLr::per_group(vec![Box::new(|_| 0.9), Box::new(|_| 0.99)]);
+    /// # let _ = s;
+    /// ```
+    pub fn per_group(fns: Vec<Box<dyn Fn(u64) -> f64 + Send + Sync>>) -> Self {
+        MultiplicativeLr { f: fns.into_iter().map(Arc::from).collect(), clock: Clock::default() }
     }
     fn validate(&self) -> Result<(), Error> {
-        Ok(())
+        kernel::require(!self.f.is_empty(), "lr_lambda", 0.0, "at least one function")?;
+        check_groups(self.f.len(), &self.clock)
     }
-    fn initial(&self, _base: f64, current: f64) -> f64 {
+    fn initial(&self, _g: usize, _base: f64, current: f64) -> f64 {
         current
     }
-    fn next(&self, _base: f64, current: f64) -> f64 {
-        current * (self.f)(self.clock.last_epoch)
+    fn next(&self, g: usize, _base: f64, current: f64) -> f64 {
+        current * (self.f[if self.f.len() == 1 { 0 } else { g }])(self.clock.last_epoch)
     }
 }
 torch_schedule!(MultiplicativeLr);
@@ -178,7 +192,7 @@ torch_schedule!(MultiplicativeLr);
 /// ```
 #[derive(Clone)]
 pub struct LambdaLr {
-    f: Factor,
+    f: Vec<Factor>,
     clock: Clock,
 }
 
@@ -190,19 +204,47 @@ impl LambdaLr {
     /// # let _ = s;
     /// ```
     pub fn new(f: impl Fn(u64) -> f64 + Send + Sync + 'static) -> Self {
-        LambdaLr { f: Arc::new(f), clock: Clock::default() }
+        LambdaLr { f: alloc::vec![Arc::new(f)], clock: Clock::default() }
+    }
+
+    /// One function per parameter group (torch's list of `lr_lambda`); the count must equal the
+    /// optimizer's groups.
+    ///
+    /// ```
+    /// use gradus::{Groups, LambdaLr, Layout, Schedule, Sgd};
+    /// let mut opt = Groups::new(Layout::new().tensor("w", &[2]).tensor("b", &[1]))
+    ///     .group(&["w"], Sgd::new(1.0_f64)).group(&["b"], Sgd::new(1.0));
+    /// let mut s = LambdaLr::per_group(vec![Box::new(|_| 0.5), Box::new(|t| 1.0 / (t + 1) as f64)]);
+    /// s.start(&mut opt)?;
+    /// assert_eq!((opt.group_lr(0), opt.group_lr(1)), (Some(0.5), Some(1.0)));
+    /// # Ok::<(), gradus::Error>(())
+    /// ```
+    pub fn per_group(fns: Vec<Box<dyn Fn(u64) -> f64 + Send + Sync>>) -> Self {
+        LambdaLr { f: fns.into_iter().map(Arc::from).collect(), clock: Clock::default() }
     }
     fn validate(&self) -> Result<(), Error> {
-        Ok(())
+        kernel::require(!self.f.is_empty(), "lr_lambda", 0.0, "at least one function")?;
+        check_groups(self.f.len(), &self.clock)
     }
-    fn initial(&self, base: f64, _current: f64) -> f64 {
-        base * (self.f)(0)
+    fn initial(&self, g: usize, base: f64, _current: f64) -> f64 {
+        base * (self.f[if self.f.len() == 1 { 0 } else { g }])(0)
     }
-    fn next(&self, base: f64, _current: f64) -> f64 {
-        base * (self.f)(self.clock.last_epoch)
+    fn next(&self, g: usize, base: f64, _current: f64) -> f64 {
+        base * (self.f[if self.f.len() == 1 { 0 } else { g }])(self.clock.last_epoch)
     }
 }
 torch_schedule!(LambdaLr);
+
+/// A list of per-group functions must have one per group of the attached optimizer.
+fn check_groups(fns: usize, clock: &Clock) -> Result<(), Error> {
+    let groups = clock.bases.len();
+    kernel::require(
+        fns == 1 || groups == 0 || fns == groups,
+        "lr_lambda",
+        fns as f64,
+        "one function per parameter group of the optimizer (or one for all)",
+    )
+}
 
 macro_rules! debug_without_f {
     ($($ty:ident),*) => {$(

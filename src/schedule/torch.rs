@@ -55,7 +55,7 @@ macro_rules! torch_schedule {
                 self.clock.attach(&*optimizer);
                 for (g, &base) in self.clock.bases.iter().enumerate() {
                     let current = lr(&*optimizer, g);
-                    set_lr(optimizer, g, self.initial(base, current));
+                    set_lr(optimizer, g, self.initial(g, base, current));
                 }
                 Ok(())
             }
@@ -67,7 +67,7 @@ macro_rules! torch_schedule {
                 ($advance)(self);
                 for (g, &base) in self.clock.bases.iter().enumerate() {
                     let current = lr(&*optimizer, g);
-                    set_lr(optimizer, g, self.next(base, current));
+                    set_lr(optimizer, g, self.next(g, base, current));
                 }
                 Ok(())
             }
@@ -119,10 +119,10 @@ impl StepLr {
         kernel::require(self.step_size >= 1, "step_size", self.step_size as f64, "at least 1")?;
         kernel::non_negative("gamma", self.gamma)
     }
-    fn initial(&self, _base: f64, current: f64) -> f64 {
+    fn initial(&self, _g: usize, _base: f64, current: f64) -> f64 {
         current
     }
-    fn next(&self, _base: f64, current: f64) -> f64 {
+    fn next(&self, _g: usize, _base: f64, current: f64) -> f64 {
         if self.clock.last_epoch % self.step_size == 0 {
             current * self.gamma
         } else {
@@ -163,10 +163,10 @@ impl MultiStepLr {
     fn validate(&self) -> Result<(), Error> {
         kernel::non_negative("gamma", self.gamma)
     }
-    fn initial(&self, _base: f64, current: f64) -> f64 {
+    fn initial(&self, _g: usize, _base: f64, current: f64) -> f64 {
         current
     }
-    fn next(&self, _base: f64, current: f64) -> f64 {
+    fn next(&self, _g: usize, _base: f64, current: f64) -> f64 {
         let hits = self.milestones.iter().filter(|&&m| m == self.clock.last_epoch).count();
         if hits == 0 {
             current
@@ -207,10 +207,10 @@ impl ExponentialLr {
     fn validate(&self) -> Result<(), Error> {
         kernel::non_negative("gamma", self.gamma)
     }
-    fn initial(&self, _base: f64, current: f64) -> f64 {
+    fn initial(&self, _g: usize, _base: f64, current: f64) -> f64 {
         current
     }
-    fn next(&self, _base: f64, current: f64) -> f64 {
+    fn next(&self, _g: usize, _base: f64, current: f64) -> f64 {
         current * self.gamma
     }
 }
@@ -252,10 +252,10 @@ impl CosineAnnealingLr {
         kernel::require(self.t_max >= 1, "t_max", self.t_max as f64, "at least 1")?;
         kernel::non_negative("eta_min", self.eta_min)
     }
-    fn initial(&self, _base: f64, current: f64) -> f64 {
+    fn initial(&self, _g: usize, _base: f64, current: f64) -> f64 {
         current
     }
-    fn next(&self, base: f64, current: f64) -> f64 {
+    fn next(&self, _g: usize, base: f64, current: f64) -> f64 {
         let (t, tm, e) = (self.clock.last_epoch as f64, self.t_max as f64, self.eta_min);
         if (self.clock.last_epoch as i128 - 1 - self.t_max as i128).rem_euclid(2 * self.t_max as i128) == 0 {
             current + (base - e) * (1.0 - Float::cos(PI / tm)) / 2.0
@@ -305,7 +305,7 @@ impl CosineAnnealingWarmRestarts {
         kernel::require(self.t_mult >= 1, "t_mult", self.t_mult as f64, "at least 1")?;
         kernel::non_negative("eta_min", self.eta_min)
     }
-    fn initial(&self, base: f64, _current: f64) -> f64 {
+    fn initial(&self, _g: usize, base: f64, _current: f64) -> f64 {
         self.at(base)
     }
     fn at(&self, base: f64) -> f64 {
@@ -318,7 +318,7 @@ impl CosineAnnealingWarmRestarts {
             self.t_i = self.t_i.saturating_mul(self.t_mult);
         }
     }
-    fn next(&self, base: f64, _current: f64) -> f64 {
+    fn next(&self, _g: usize, base: f64, _current: f64) -> f64 {
         self.at(base)
     }
 }
@@ -367,10 +367,10 @@ impl LinearLr {
         )?;
         kernel::unit_closed("end_factor", self.end_factor)
     }
-    fn initial(&self, _base: f64, current: f64) -> f64 {
+    fn initial(&self, _g: usize, _base: f64, current: f64) -> f64 {
         current * self.start_factor
     }
-    fn next(&self, _base: f64, current: f64) -> f64 {
+    fn next(&self, _g: usize, _base: f64, current: f64) -> f64 {
         let t = self.clock.last_epoch;
         if t > self.total_iters {
             return current;
@@ -411,6 +411,8 @@ pub struct OneCycleLr {
     momenta: (f64, f64),
     anneal_strategy: AnnealStrategy,
     three_phase: bool,
+    #[cfg_attr(feature = "serde", serde(default))]
+    group_momenta: Vec<(f64, f64)>,
     last_epoch: u64,
     started: bool,
 }
@@ -453,6 +455,7 @@ impl OneCycleLr {
             momenta: (0.85, 0.95),
             anneal_strategy: AnnealStrategy::Cos,
             three_phase: false,
+            group_momenta: Vec::new(),
             last_epoch: 0,
             started: false,
         }
@@ -510,8 +513,11 @@ impl OneCycleLr {
         )?;
         kernel::positive("div_factor", self.div_factor)?;
         kernel::positive("final_div_factor", self.final_div_factor)?;
-        kernel::unit("base_momentum", self.momenta.0)?;
-        kernel::unit("max_momentum", self.momenta.1)
+        for &(b, m) in core::iter::once(&self.momenta).chain(&self.group_momenta) {
+            kernel::unit("base_momentum", b)?;
+            kernel::unit("max_momentum", m)?;
+        }
+        Ok(())
     }
 
     /// How the rate moves within a phase (default [`AnnealStrategy::Cos`]): torch's
@@ -550,11 +556,24 @@ impl OneCycleLr {
         }
     }
 
-    /// `(lr, momentum)` at step `t` for a group peaking at `max_lr`: torch's phases.
-    fn at(&self, t: u64, max_lr: f64) -> (f64, f64) {
+    /// One `(base_momentum, max_momentum)` pair per parameter group (torch's lists), cycling
+    /// on; the count must equal the optimizer's groups.
+    ///
+    /// ```
+    /// let s = gradus::OneCycleLr::with_max_lrs(&[0.1, 0.01], 100).momenta_per_group(&[(0.85, 0.95), (0.8, 0.9)]);
+    /// # let _ = s;
+    /// ```
+    pub fn momenta_per_group(mut self, momenta: &[(f64, f64)]) -> Self {
+        self.cycle_momentum = true;
+        self.group_momenta = momenta.to_vec();
+        self
+    }
+
+    /// `(lr, momentum)` at step `t` for a group peaking at `max_lr` with `momenta`: torch's phases.
+    fn at(&self, t: u64, max_lr: f64, momenta: (f64, f64)) -> (f64, f64) {
         let initial = max_lr / self.div_factor;
         let min_lr = initial / self.final_div_factor;
-        let (base_m, max_m) = self.momenta;
+        let (base_m, max_m) = momenta;
         let total = self.total_steps as f64;
         // (end step, start lr, end lr, start momentum, end momentum)
         let two = [
@@ -588,9 +607,17 @@ impl OneCycleLr {
                 expected: "one max_lr per parameter group of the optimizer (or one for all)",
             });
         }
+        if !self.group_momenta.is_empty() && self.group_momenta.len() != groups {
+            return Err(Error::InvalidHyperparameter {
+                name: "momenta_per_group",
+                value: self.group_momenta.len() as f64,
+                expected: "one (base, max) momentum pair per parameter group of the optimizer",
+            });
+        }
         for g in 0..groups {
             let max_lr = self.max_lrs[if self.max_lrs.len() == 1 { 0 } else { g }];
-            let (lr, m) = self.at(self.last_epoch, max_lr);
+            let momenta = if self.group_momenta.is_empty() { self.momenta } else { self.group_momenta[g] };
+            let (lr, m) = self.at(self.last_epoch, max_lr, momenta);
             set_lr(optimizer, g, lr);
             if self.cycle_momentum && !optimizer.set_group_momentum(g, cast(m)) {
                 return Err(Error::InvalidHyperparameter {
