@@ -153,6 +153,18 @@ pub enum Error {
         /// The loss.
         value: f64,
     },
+    /// A rule's state is inconsistent: a buffer of a checkpoint holds another number of elements
+    /// than the parameters it was sized for, or the step count and the sized length disagree.
+    /// Nothing is reset silently: reload an intact checkpoint, or `reset` the rule to start over.
+    #[error("corrupt state: `{field}` holds {found} elements where {expected} were expected (a tampered or truncated checkpoint?)")]
+    CorruptState {
+        /// The state field.
+        field: &'static str,
+        /// The length it should have (for `progress`: the sized length).
+        expected: usize,
+        /// The length it has (for `progress`: the step count).
+        found: usize,
+    },
     /// A tensor name given to a [`Layout`](crate::Layout) twice.
     #[error("duplicate tensor `{name}` in the layout: every tensor needs its own name")]
     DuplicateTensor {

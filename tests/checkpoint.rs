@@ -112,3 +112,82 @@ fn f32_state_round_trips_exactly() {
     let b: Adam<f32> = serde_json::from_str(&json).unwrap();
     assert_eq!(format!("{a:?}"), format!("{b:?}"));
 }
+
+/// Every state buffer of a rule's checkpoint cut short (to one element and to none) and its step
+/// count zeroed: each tampering is `Error::CorruptState` naming the field, from `validate` and
+/// from `step`, with nothing written — never a silent reset.
+fn tampering_is_an_error<O>(name: &str, make: impl Fn() -> O)
+where
+    O: Optimizer<f64> + Serialize + DeserializeOwned,
+{
+    let mut opt = make();
+    let mut x = vec![0.7, -1.3, 2.1, 0.05, -0.4];
+    for k in 0..3 {
+        let g = grads(k, &x);
+        opt.step(&mut x, &g).unwrap();
+    }
+    let json: serde_json::Value = serde_json::to_value(&opt).unwrap();
+    // a wrapper's state (AdamW's) sits in its inner rule
+    let root = if json.get("inner").is_some() { "/inner" } else { "" };
+    let fields: Vec<String> = json
+        .pointer(root)
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, v)| v.as_array().is_some_and(|a| a.len() == x.len()))
+        .map(|(k, _)| k.clone())
+        .collect();
+    assert!(!fields.is_empty(), "{name}: no state buffer found");
+    let mut tampered = Vec::new();
+    for field in &fields {
+        for keep in [1, 0] {
+            let mut v = json.clone();
+            v.pointer_mut(&format!("{root}/{field}")).unwrap().as_array_mut().unwrap().truncate(keep);
+            tampered.push((format!("{field} cut to {keep}"), v));
+        }
+    }
+    let mut v = json.clone();
+    *v.pointer_mut(&format!("{root}/progress/step")).unwrap() = serde_json::json!(0);
+    tampered.push(("progress.step zeroed".into(), v));
+    for (what, v) in tampered {
+        let Ok(mut bad) = serde_json::from_value::<O>(v) else { continue }; // refused on load: fine too
+        let e = bad.validate().expect_err(&format!("{name}: {what} loads and validates"));
+        assert!(matches!(e, Error::CorruptState { .. }), "{name}: {what}: {e}");
+        let before = x.clone();
+        let g = grads(3, &x);
+        assert!(matches!(bad.step(&mut x, &g), Err(Error::CorruptState { .. })), "{name}: {what} steps");
+        assert_eq!(x, before);
+    }
+}
+
+#[test]
+fn tampered_checkpoints_are_errors_for_every_rule() {
+    tampering_is_an_error("Sgd", || Sgd::new(0.05).momentum(0.9));
+    tampering_is_an_error("Adam", || Adam::new(0.05).amsgrad(true));
+    tampering_is_an_error("AdamW", || AdamW::new(0.05));
+    tampering_is_an_error("RmsProp", || RmsProp::new(0.01).centered(true).momentum(0.5));
+    tampering_is_an_error("Adagrad", || Adagrad::new(0.05));
+    tampering_is_an_error("Adadelta", || Adadelta::new(1.0));
+    tampering_is_an_error("Adamax", || Adamax::new(0.05));
+    tampering_is_an_error("NAdam", || NAdam::new(0.05));
+    tampering_is_an_error("RAdam", || RAdam::new(0.05));
+    tampering_is_an_error("Rprop", || Rprop::new(0.05));
+    tampering_is_an_error("Asgd", || Asgd::new(0.05));
+    tampering_is_an_error("Lion", || Lion::new(0.01));
+    tampering_is_an_error("AdaBelief", || AdaBelief::new(0.05));
+    tampering_is_an_error("Yogi", || Yogi::new(0.05));
+    tampering_is_an_error("Lamb", || Lamb::new(0.05));
+    tampering_is_an_error("SparseAdam", || SparseAdam::new(0.05));
+    tampering_is_an_error("Adafactor", || Adafactor::new(0.05));
+    tampering_is_an_error("ScheduleFreeAdamW", || ScheduleFreeAdamW::new(0.05).decay_at_z(true).weight_decay(0.01));
+    tampering_is_an_error("ScheduleFreeSgd", || ScheduleFreeSgd::new(0.05));
+    tampering_is_an_error("Adan", || Adan::new(0.05));
+    tampering_is_an_error("Adopt", || Adopt::new(0.05));
+    tampering_is_an_error("AdEmaMix", || AdEmaMix::new(0.05));
+    tampering_is_an_error("SimplifiedAdEmaMix", || SimplifiedAdEmaMix::new(0.005));
+    tampering_is_an_error("Lars", || Lars::new(1.0));
+    tampering_is_an_error("NovoGrad", || NovoGrad::new(0.05));
+    tampering_is_an_error("Sm3", || Sm3::new(0.05));
+    tampering_is_an_error("OptimisticGd", || OptimisticGd::new(0.05));
+}

@@ -92,6 +92,8 @@ impl<T: Float> AdaBelief<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for AdaBelief<T> {
+    crate::optim::state_fields!(required: [mu, nu], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::unit("beta1", self.beta1)?;
         kernel::unit("beta2", self.beta2)?;

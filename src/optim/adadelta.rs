@@ -81,6 +81,8 @@ impl<T: Float> Adadelta<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Adadelta<T> {
+    crate::optim::state_fields!(required: [square_avg, acc_delta], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::unit_closed("rho", self.rho)?;
         kernel::non_negative("eps", self.eps)?;

@@ -229,6 +229,13 @@ impl<T: Float> Adafactor<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Adafactor<T> {
+    fn check_state(&self, n: usize) -> Result<(), Error> {
+        let f = self.factoring(n);
+        let (rows, cols) = if f.factored { (f.batch * f.m, f.batch * f.n) } else { (n, 0) };
+        crate::optim::state_len("row_var", self.row_var.get().len(), rows)?;
+        crate::optim::state_len("col_var", self.col_var.get().len(), cols)
+    }
+
     fn validate(&self) -> Result<(), Error> {
         kernel::require(
             self.beta2_decay <= 0.0 && self.beta2_decay.is_finite(),

@@ -104,6 +104,8 @@ impl<T: Float> Adagrad<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Adagrad<T> {
+    crate::optim::state_fields!(required: [sum], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::non_negative("lr_decay", self.lr_decay)?;
         kernel::non_negative("weight_decay", self.weight_decay)?;

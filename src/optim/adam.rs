@@ -206,6 +206,15 @@ impl<T: Float> Adam<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
+    fn check_state(&self, n: usize) -> Result<(), Error> {
+        crate::optim::state_len("exp_avg", self.exp_avg.get().len(), n)?;
+        crate::optim::state_len("exp_avg_sq", self.exp_avg_sq.get().len(), n)?;
+        if self.amsgrad {
+            crate::optim::state_len("max_exp_avg_sq", self.max_exp_avg_sq.get().len(), n)?;
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), Error> {
         kernel::unit("beta1", self.beta1)?;
         kernel::unit("beta2", self.beta2)?;

@@ -86,6 +86,8 @@ impl<T: Float> Adamax<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Adamax<T> {
+    crate::optim::state_fields!(required: [exp_avg, exp_inf], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::unit("beta1", self.beta1)?;
         kernel::unit("beta2", self.beta2)?;

@@ -91,6 +91,8 @@ impl<T: Float> Adan<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Adan<T> {
+    crate::optim::state_fields!(required: [m, v, n, prev], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::unit("beta1", self.beta1)?;
         kernel::unit("beta2", self.beta2)?;

@@ -105,6 +105,8 @@ impl<T: Float> AdEmaMix<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for AdEmaMix<T> {
+    crate::optim::state_fields!(required: [m1, m2, v], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::unit("beta1", self.beta1)?;
         kernel::unit("beta2", self.beta2)?;
@@ -230,6 +232,8 @@ impl<T: Float> SimplifiedAdEmaMix<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for SimplifiedAdEmaMix<T> {
+    crate::optim::state_fields!(required: [m, n], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::unit("beta1", self.beta1)?;
         kernel::unit("beta2", self.beta2)?;

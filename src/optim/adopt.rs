@@ -154,6 +154,8 @@ impl<T: Float> Adopt<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Adopt<T> {
+    crate::optim::state_fields!(required: [m, v], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::unit("beta1", self.beta1)?;
         kernel::unit("beta2", self.beta2)?;

@@ -120,6 +120,8 @@ impl<T: Float> Asgd<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Asgd<T> {
+    crate::optim::state_fields!(required: [ax], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::non_negative("lambd", self.lambd)?;
         kernel::non_negative("alpha", self.alpha)?;

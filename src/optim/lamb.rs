@@ -90,6 +90,8 @@ impl<T: Float> Lamb<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Lamb<T> {
+    crate::optim::state_fields!(required: [mu, nu], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::unit("beta1", self.beta1)?;
         kernel::unit("beta2", self.beta2)?;

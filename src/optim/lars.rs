@@ -90,6 +90,8 @@ impl<T: Float> Lars<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Lars<T> {
+    crate::optim::state_fields!(required: [trace], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::non_negative("weight_decay", self.weight_decay)?;
         kernel::non_negative("trust_coefficient", self.trust_coefficient)?;

@@ -75,6 +75,8 @@ impl<T: Float> Lion<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Lion<T> {
+    crate::optim::state_fields!(required: [mu], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::unit_closed("beta1", self.beta1)?;
         kernel::unit_closed("beta2", self.beta2)?;

@@ -151,6 +151,12 @@ pub(crate) trait Rule<T> {
         let _ = (params, out);
         false
     }
+    /// Whether the state (after a step over `n` parameters, or as loaded from a checkpoint) has
+    /// every buffer at its length: a tampered or truncated checkpoint is an error, never a reset.
+    fn check_state(&self, n: usize) -> Result<(), Error> {
+        let _ = n;
+        Ok(())
+    }
     /// What the rule rejects about the length of the parameters (a shape that does not fit).
     fn check_input(&self, len: usize) -> Result<(), Error> {
         let _ = len;
@@ -189,6 +195,26 @@ impl<T: Float> Prep<T> {
     }
 }
 
+/// `Err(CorruptState)` unless the buffer `field` holds `expected` elements.
+pub(crate) fn state_len(field: &'static str, found: usize, expected: usize) -> Result<(), Error> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Error::CorruptState { field, expected, found })
+    }
+}
+
+/// The `check_state` of a rule whose buffers all hold one element per parameter.
+macro_rules! state_fields {
+    (required: [$($r:ident),*], optional: []) => {
+        fn check_state(&self, n: usize) -> Result<(), crate::Error> {
+            $(crate::optim::state_len(stringify!($r), self.$r.get().len(), n)?;)*
+            Ok(())
+        }
+    };
+}
+pub(crate) use state_fields;
+
 /// Generates the `Optimizer` impl of a rule from its `Rule` impl and `common`/`progress` fields.
 macro_rules! impl_optimizer {
     ($ty:ident $(, $extra:lifetime)?) => {
@@ -202,7 +228,20 @@ macro_rules! impl_optimizer {
             }
             fn validate(&self) -> Result<(), crate::Error> {
                 crate::kernel::non_negative("lr", self.common.lr)?;
-                crate::optim::Rule::validate(self)
+                crate::optim::Rule::validate(self)?;
+                // the state as a checkpoint may hold it: counts and buffer lengths consistent
+                let p = self.progress;
+                if p.len.is_some() != (p.step > 0) {
+                    return Err(crate::Error::CorruptState {
+                        field: "progress",
+                        expected: p.len.unwrap_or(0),
+                        found: p.step as usize,
+                    });
+                }
+                match p.len {
+                    Some(n) => crate::optim::Rule::check_state(self, n),
+                    None => Ok(()),
+                }
             }
             fn check(&self, params: &[T], grads: &[T]) -> Result<(), crate::Error> {
                 crate::Optimizer::validate(self)?;

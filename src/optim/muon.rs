@@ -242,6 +242,8 @@ impl<T: Float> Muon<T> {
 }
 
 impl<T: Float + Send + Sync + 'static> Rule<T> for Muon<T> {
+    crate::optim::state_fields!(required: [momentum_buffer], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::non_negative("weight_decay", self.weight_decay)?;
         kernel::unit("momentum", self.momentum)?;

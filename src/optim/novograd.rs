@@ -82,6 +82,8 @@ impl<T: Float> NovoGrad<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for NovoGrad<T> {
+    crate::optim::state_fields!(required: [mu], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::unit("beta1", self.beta1)?;
         kernel::unit("beta2", self.beta2)?;

@@ -66,6 +66,8 @@ impl<T: Float> OptimisticGd<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for OptimisticGd<T> {
+    crate::optim::state_fields!(required: [prev], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::non_negative("alpha", self.alpha)?;
         kernel::non_negative("beta", self.beta)

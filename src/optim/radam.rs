@@ -95,6 +95,8 @@ impl<T: Float> RAdam<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for RAdam<T> {
+    crate::optim::state_fields!(required: [exp_avg, exp_avg_sq], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::unit("beta1", self.beta1)?;
         kernel::unit("beta2", self.beta2)?;

@@ -124,6 +124,17 @@ impl<T: Float> RmsProp<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for RmsProp<T> {
+    fn check_state(&self, n: usize) -> Result<(), Error> {
+        crate::optim::state_len("square_avg", self.square_avg.get().len(), n)?;
+        if self.centered {
+            crate::optim::state_len("grad_avg", self.grad_avg.get().len(), n)?;
+        }
+        if self.momentum > 0.0 {
+            crate::optim::state_len("momentum_buffer", self.momentum_buffer.get().len(), n)?;
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), Error> {
         kernel::unit_closed("alpha", self.alpha)?;
         kernel::non_negative("eps", self.eps)?;

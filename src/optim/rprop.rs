@@ -115,6 +115,8 @@ impl<T: Float> Rprop<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Rprop<T> {
+    crate::optim::state_fields!(required: [prev, step_size], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         let (minus, plus) = self.etas;
         kernel::require(minus > 0.0 && minus < 1.0, "etas.0", minus, "0 < eta_minus < 1")?;

@@ -272,6 +272,15 @@ fn eval<T: Float>(y: &[T], z: &[T], x: &[T], beta1: f64, out: &mut [T]) {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for ScheduleFreeAdamW<T> {
+    fn check_state(&self, n: usize) -> Result<(), Error> {
+        crate::optim::state_len("z", self.z.get().len(), n)?;
+        crate::optim::state_len("exp_avg_sq", self.exp_avg_sq.get().len(), n)?;
+        if self.decay_at_z {
+            crate::optim::state_len("x", self.x.get().len(), n)?;
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), Error> {
         kernel::require(self.beta1 > 0.0 && self.beta1 < 1.0, "beta1", self.beta1, "a value in (0, 1)")?;
         kernel::unit("beta2", self.beta2)?;
@@ -459,6 +468,8 @@ impl<T: Float> ScheduleFreeSgd<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for ScheduleFreeSgd<T> {
+    crate::optim::state_fields!(required: [z], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::require(self.momentum > 0.0 && self.momentum < 1.0, "momentum", self.momentum, "a value in (0, 1)")?;
         kernel::non_negative("weight_decay", self.weight_decay)?;

@@ -193,6 +193,13 @@ impl<T: Float> Sgd<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Sgd<T> {
+    fn check_state(&self, n: usize) -> Result<(), Error> {
+        if self.momentum != 0.0 {
+            crate::optim::state_len("momentum_buffer", self.momentum_buffer.get().len(), n)?;
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> Result<(), Error> {
         kernel::non_negative("momentum", self.momentum)?;
         kernel::non_negative("dampening", self.dampening)?;

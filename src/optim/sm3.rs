@@ -66,6 +66,8 @@ impl<T: Float> Sm3<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Sm3<T> {
+    crate::optim::state_fields!(required: [acc, mu], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::unit("momentum", self.momentum)
     }

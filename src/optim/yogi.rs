@@ -106,6 +106,8 @@ impl<T: Float> Yogi<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Yogi<T> {
+    crate::optim::state_fields!(required: [mu, nu], optional: []);
+
     fn validate(&self) -> Result<(), Error> {
         kernel::unit("beta1", self.beta1)?;
         kernel::unit("beta2", self.beta2)?;
