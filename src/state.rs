@@ -116,20 +116,58 @@ impl<T: PartialEq> PartialEq for Buf<T> {
     }
 }
 
+/// How a state value is saved: finite values as themselves, NaN and the infinities (an `f32`
+/// second moment can overflow from finite gradients) as the strings `"NaN"`, `"inf"`, `"-inf"`,
+/// which every format holds (JSON has no number for them).
 #[cfg(feature = "serde")]
-impl<T: serde::Serialize> serde::Serialize for Buf<T> {
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum Saved<T> {
+    Finite(T),
+    Special(alloc::string::String),
+}
+
+#[cfg(feature = "serde")]
+impl<T: Float + serde::Serialize> serde::Serialize for Buf<T> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.get().serialize(serializer)
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.len))?;
+        for &x in self.get() {
+            if x.is_finite() {
+                seq.serialize_element(&Saved::Finite(x))?;
+            } else {
+                let name = if x.is_nan() {
+                    "NaN"
+                } else if x > T::zero() {
+                    "inf"
+                } else {
+                    "-inf"
+                };
+                seq.serialize_element(&Saved::<T>::Special(alloc::string::String::from(name)))?;
+            }
+        }
+        seq.end()
     }
 }
 
 #[cfg(feature = "serde")]
-impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Buf<T> {
+impl<'de, T: Float + serde::Deserialize<'de>> serde::Deserialize<'de> for Buf<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let mut data = Vec::<T>::deserialize(deserializer)?;
+        use serde::de::Error as _;
+        let saved = Vec::<Saved<T>>::deserialize(deserializer)?;
+        let mut data = Vec::with_capacity(saved.len() + slack::<T>());
+        for v in saved {
+            data.push(match v {
+                Saved::Finite(x) => x,
+                Saved::Special(s) => match s.as_str() {
+                    "NaN" => T::nan(),
+                    "inf" => T::infinity(),
+                    "-inf" => T::neg_infinity(),
+                    other => return Err(D::Error::custom(alloc::format!("not a state value: {other:?}"))),
+                },
+            });
+        }
         let len = data.len();
-        // room for the slack, so that the first step can place the elements without allocating
-        data.reserve_exact(slack::<T>());
         Ok(Buf { data, start: 0, len })
     }
 }

@@ -191,3 +191,28 @@ fn tampered_checkpoints_are_errors_for_every_rule() {
     tampering_is_an_error("Sm3", || Sm3::new(0.05));
     tampering_is_an_error("OptimisticGd", || OptimisticGd::new(0.05));
 }
+
+#[test]
+fn non_finite_state_survives_a_json_round_trip() {
+    // an f32 second moment overflows from a finite gradient: (1e30)^2 is infinite in f32
+    let mut opt = Adam::new(1e-3_f32);
+    let mut p = [1.0_f32, 2.0];
+    opt.step(&mut p, &[1e30, 1.0]).unwrap();
+    assert!(opt.second_moment().unwrap()[0].is_infinite());
+    let json = serde_json::to_string(&opt).unwrap();
+    assert!(json.contains("\"inf\""), "{json}");
+    let back: Adam<f32> = serde_json::from_str(&json).unwrap();
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    assert!(back.second_moment().unwrap()[0].is_infinite());
+    // NaN and -inf too (a state that went non-finite with check_finite(false))
+    let mut sgd = Sgd::new(0.1_f64).momentum(0.9).check_finite(false);
+    let mut q = [0.0, 0.0, 0.0];
+    sgd.step(&mut q, &[f64::NAN, f64::NEG_INFINITY, 1.0]).unwrap();
+    let json = serde_json::to_string(&sgd).unwrap();
+    let back: Sgd<f64> = serde_json::from_str(&json).unwrap();
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    assert!(json.contains("\"NaN\"") && json.contains("\"-inf\""), "{json}");
+    // and a string that is no state value is an error on load
+    let bad = json.replace("\"NaN\"", "\"nan?\"");
+    assert!(serde_json::from_str::<Sgd<f64>>(&bad).is_err());
+}

@@ -32,6 +32,10 @@ use crate::Error;
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(serialize = "T: Float + serde::Serialize", deserialize = "T: Float + serde::Deserialize<'de>"))
+)]
 pub struct AdEmaMix<T> {
     common: Common,
     beta1: f64,
@@ -178,6 +182,10 @@ impl_optimizer!(AdEmaMix);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(serialize = "T: Float + serde::Serialize", deserialize = "T: Float + serde::Deserialize<'de>"))
+)]
 pub struct SimplifiedAdEmaMix<T> {
     common: Common,
     beta1: f64,

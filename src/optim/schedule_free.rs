@@ -160,6 +160,10 @@ macro_rules! averaging_setters {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(serialize = "T: Float + serde::Serialize", deserialize = "T: Float + serde::Deserialize<'de>"))
+)]
 pub struct ScheduleFreeAdamW<T> {
     common: Common,
     beta1: f64,
@@ -397,6 +401,10 @@ impl_optimizer!(ScheduleFreeAdamW);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(bound(serialize = "T: Float + serde::Serialize", deserialize = "T: Float + serde::Deserialize<'de>"))
+)]
 pub struct ScheduleFreeSgd<T> {
     common: Common,
     momentum: f64,
