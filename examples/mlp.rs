@@ -3,14 +3,15 @@
 //! the biases, warm-up then cosine annealing driving both groups, one global gradient clip, a
 //! held-out split. Prints loss and accuracy per epoch, then the test accuracy.
 //!
-//! `cargo run --release --example mlp [adamw|muon|adafactor|schedulefree|multisteps]`: AdamW by
-//! default; Muon or Adafactor on `w1` and `w2` (AdamW on the biases); Schedule-Free AdamW on
-//! everything, with no schedule, evaluated at its average `x`; or AdamW on mini-batches of 4
-//! accumulated 4 at a time by `MultiSteps`.
+//! `cargo run --release --example mlp [adamw|muon|adafactor|schedulefree|multisteps|prodigy]`:
+//! AdamW by default; Muon or Adafactor on `w1` and `w2` (AdamW on the biases); Schedule-Free AdamW
+//! on everything, with no schedule, evaluated at its average `x`; AdamW on mini-batches of 4
+//! accumulated 4 at a time by `MultiSteps`; or Prodigy on everything at learning rate 1, the
+//! schedule scaling the step size it estimates per tensor.
 
 use gradus::{
     check_backward, evaluate, fit, Adafactor, AdamW, CosineAnnealingLr, Dtype, FitOptions, Groups, Interval, Layout,
-    LinearLr, MultiSteps, Muon, Network, Optimizer, ScheduleFreeAdamW, Sequential, SoftmaxCrossEntropy,
+    LinearLr, MultiSteps, Muon, Network, Optimizer, Prodigy, ScheduleFreeAdamW, Sequential, SoftmaxCrossEntropy,
 };
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -145,7 +146,11 @@ fn main() -> Result<(), gradus::Error> {
         "schedulefree" => {
             Box::new(groups.group(&["w1", "w2", "b1", "b2"], ScheduleFreeAdamW::new(2e-2).warmup_steps(warmup)))
         }
-        other => panic!("unknown rule {other}: adamw, muon, adafactor, schedulefree or multisteps"),
+        // no learning rate: the schedule runs from 1 (its base) and Prodigy estimates the rest
+        "prodigy" => Box::new(
+            groups.group(&["w1", "w2"], Prodigy::new(1.0).weight_decay(1e-2)).group(&["b1", "b2"], Prodigy::new(1.0)),
+        ),
+        other => panic!("unknown rule {other}: adamw, muon, adafactor, schedulefree, multisteps or prodigy"),
     };
     println!("rule: {rule}");
     let mut schedule = Sequential::new(

@@ -11,8 +11,8 @@ use num_traits::Float;
 
 use crate::{
     AdEmaMix, AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Adan, Adopt, Asgd, Error, Fromage, Lamb,
-    Lars, Layout, Lion, Muon, NAdam, NovoGrad, OptimisticGd, Optimizer, RAdam, RmsProp, Rprop, ScheduleFreeAdamW,
-    ScheduleFreeSgd, Sgd, SignSgd, SimplifiedAdEmaMix, Sm3, SparseAdam, TensorName, Yogi,
+    Lars, Layout, Lion, Muon, NAdam, NovoGrad, OptimisticGd, Optimizer, Prodigy, RAdam, RmsProp, Rprop,
+    ScheduleFreeAdamW, ScheduleFreeSgd, Sgd, SignSgd, SimplifiedAdEmaMix, Sm3, SparseAdam, TensorName, Yogi,
 };
 
 /// One optimizer over the flat buffer of a [`Layout`]: PyTorch's `param_groups`, optax's
@@ -551,6 +551,7 @@ slots!(
     Lars,
     NovoGrad,
     OptimisticGd,
+    Prodigy,
     SignSgd,
     Sm3,
 );

@@ -161,7 +161,7 @@ impl Common {
 // ---------------------------------------------------------------------------------------------
 // Validation
 
-fn invalid(name: &'static str, value: f64, expected: &'static str) -> Error {
+pub(crate) fn invalid(name: &'static str, value: f64, expected: &'static str) -> Error {
     Error::InvalidHyperparameter { name, value, expected }
 }
 

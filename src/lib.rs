@@ -48,6 +48,7 @@
 //! | averaging the iterates | [`WeightAverage`] | `torch.optim.swa_utils.AveragedModel` |
 //! | optax's newer rules | [`Adan`], [`Adopt`], [`AdEmaMix`], [`SimplifiedAdEmaMix`], [`Lars`], [`NovoGrad`], [`Sm3`], [`SignSgd`], [`Fromage`], [`OptimisticGd`], [`PolyakSgd`] ([`PolyakVariant`]) | `optax.adan`, `contrib.adopt`, `contrib.ademamix`, `contrib.simplified_ademamix`, `lars`, `novograd`, `sm3`, `sign_sgd`, `fromage`, `optimistic_gradient_descent`, `polyak_sgd` |
 //! | no schedule to choose | [`ScheduleFreeAdamW`], [`ScheduleFreeSgd`] | `schedulefree.AdamWScheduleFree`, `SGDScheduleFree` |
+//! | no learning rate to choose | [`Prodigy`] | `optax.contrib.prodigy` |
 //! | wrappers of any rule | [`Lookahead`], [`MultiSteps`] ([`Dtype`]), [`ApplyIfFinite`] | `optax.lookahead`, `MultiSteps`, `apply_if_finite` |
 //!
 //! [`Form`] selects optax's form of a rule both libraries define ([`Sgd::form`], [`Adam::form`]).
@@ -184,8 +185,8 @@ pub use minimize::{minimize, MinimizeOptions, MinimizeReport};
 pub use model::{check_backward, check_gradient, loss_gradient, Gradient, GradientCheck, Linear, Logistic, Network};
 pub use optim::{
     AdEmaMix, AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Adan, AdjustLr, Adopt, Asgd, Form, Fromage,
-    Lamb, Lars, Lbfgs, LineSearch, Lion, Muon, NAdam, NovoGrad, OptimisticGd, PolyakSgd, PolyakVariant, RAdam, RmsProp,
-    Rprop, ScheduleFreeAdamW, ScheduleFreeSgd, Sgd, SignSgd, SimplifiedAdEmaMix, Sm3, SparseAdam, Yogi,
+    Lamb, Lars, Lbfgs, LineSearch, Lion, Muon, NAdam, NovoGrad, OptimisticGd, PolyakSgd, PolyakVariant, Prodigy, RAdam,
+    RmsProp, Rprop, ScheduleFreeAdamW, ScheduleFreeSgd, Sgd, SignSgd, SimplifiedAdEmaMix, Sm3, SparseAdam, Yogi,
 };
 pub use optimizer::Optimizer;
 pub use schedule::{

@@ -188,8 +188,32 @@ fn tampered_checkpoints_are_errors_for_every_rule() {
     tampering_is_an_error("SimplifiedAdEmaMix", || SimplifiedAdEmaMix::new(0.005));
     tampering_is_an_error("Lars", || Lars::new(1.0));
     tampering_is_an_error("NovoGrad", || NovoGrad::new(0.05));
+    tampering_is_an_error("Prodigy", || Prodigy::new(1.0));
     tampering_is_an_error("Sm3", || Sm3::new(0.05));
     tampering_is_an_error("OptimisticGd", || OptimisticGd::new(0.05));
+}
+
+#[test]
+fn a_tampered_prodigy_estimate_is_an_error() {
+    let mut opt = Prodigy::new(1.0_f64);
+    let mut x = vec![0.7, -1.3, 2.1];
+    for k in 0..3 {
+        let g = grads(k, &x);
+        opt.step(&mut x, &g).unwrap();
+    }
+    let json = serde_json::to_value(&opt).unwrap();
+    for (field, value) in
+        [("d", serde_json::json!(-1.0)), ("d", serde_json::json!(0.0)), ("num", serde_json::json!("NaN"))]
+    {
+        let mut v = json.clone();
+        v[field] = value.clone();
+        let Ok(mut bad) = serde_json::from_value::<Prodigy<f64>>(v) else { continue };
+        assert!(bad.validate().is_err(), "{field} = {value} validates");
+        let before = x.clone();
+        let g = grads(3, &x);
+        assert!(bad.step(&mut x, &g).is_err(), "{field} = {value} steps");
+        assert_eq!(x, before);
+    }
 }
 
 #[test]

@@ -36,6 +36,7 @@ fn all_rules() -> Vec<(&'static str, Box<dyn Probe>)> {
         ("SimplifiedAdEmaMix", Box::new(SimplifiedAdEmaMix::new(0.01))),
         ("Lars", Box::new(Lars::new(0.1).weight_decay(0.01))),
         ("NovoGrad", Box::new(NovoGrad::new(0.1))),
+        ("Prodigy", Box::new(Prodigy::new(1.0).weight_decay(0.01))),
         ("Sm3", Box::new(Sm3::new(0.1))),
         ("SignSgd", Box::new(SignSgd::new(0.1))),
         ("Fromage", Box::new(Fromage::new(0.1))),

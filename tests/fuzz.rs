@@ -28,7 +28,7 @@ fn any_float() -> impl Strategy<Value = f64> {
 /// Rule `i` with every setter fed from `h` and `b`.
 fn build(i: usize, h: &[f64], b: &[bool]) -> Box<dyn Optimizer<f64>> {
     let lr = h[0];
-    match i % 29 {
+    match i % 30 {
         0 => Box::new(
             Sgd::new(lr)
                 .momentum(h[1])
@@ -148,6 +148,16 @@ fn build(i: usize, h: &[f64], b: &[bool]) -> Box<dyn Optimizer<f64>> {
         27 => Box::new(
             MultiSteps::new(Sgd::new(lr).momentum(h[1]), ((h[2] * 4.0) as u64).saturating_add(1)).use_grad_mean(b[0]),
         ),
+        29 => Box::new(
+            Prodigy::new(lr)
+                .betas(h[1], h[2])
+                .eps(h[3])
+                .estim_lr0(h[4])
+                .estim_lr_coef(h[5])
+                .weight_decay(h[6])
+                .safeguard_warmup(b[0])
+                .check_finite(b[4]),
+        ),
         _ => Box::new(
             Muon::new(lr)
                 .weight_decay(h[1])
@@ -226,7 +236,7 @@ fn no_input_panics_or_corrupts() {
         prop::collection::vec(prop_oneof![3 => 0.0..0.99f64, 1 => any_float()], 7),
     ];
     let strategy = (
-        0usize..29,
+        0usize..30,
         hyper,
         prop::collection::vec(any::<bool>(), 5),
         prop::collection::vec(any_float(), 1..16),

@@ -69,6 +69,7 @@ fn no_rule_allocates_after_its_first_step() {
         ("SimplifiedAdEmaMix", Box::new(SimplifiedAdEmaMix::new(0.01))),
         ("Lars", Box::new(Lars::new(0.01))),
         ("NovoGrad", Box::new(NovoGrad::new(0.01))),
+        ("Prodigy", Box::new(Prodigy::new(1.0))),
         ("Sm3", Box::new(Sm3::new(0.01))),
         ("SignSgd", Box::new(SignSgd::new(0.01))),
         ("Fromage", Box::new(Fromage::new(0.01))),

@@ -21,6 +21,23 @@ fn alpha_0_to_5_over_20(count: u64) -> f64 {
     f64::from((init - end) * (1.0 - c / steps) + end)
 }
 
+/// `optax.contrib.prodigy` from a case's resolved keywords.
+fn prodigy(h: &Value) -> Prodigy<f64> {
+    let num = |k: &str| common::f(&h[k]);
+    let o = Prodigy::new(num("learning_rate"))
+        .betas(common::f(&h["betas"][0]), common::f(&h["betas"][1]))
+        .eps(num("eps"))
+        .estim_lr0(num("estim_lr0"))
+        .estim_lr_coef(num("estim_lr_coef"))
+        .weight_decay(num("weight_decay"))
+        .safeguard_warmup(h["safeguard_warmup"].as_bool().unwrap());
+    if h["beta3"].is_null() {
+        o
+    } else {
+        o.beta3(num("beta3"))
+    }
+}
+
 /// The rule a case names, from its resolved keywords (panics on one it does not know).
 fn build(case: &Value) -> Box<dyn Optimizer<f64>> {
     let h = &case["hyper_resolved"];
@@ -43,6 +60,16 @@ fn build(case: &Value) -> Box<dyn Optimizer<f64>> {
             "nesterov",
         ],
         "optax.novograd" => &["learning_rate", "b1", "b2", "eps", "eps_root", "weight_decay"],
+        "optax.contrib.prodigy" => &[
+            "learning_rate",
+            "betas",
+            "beta3",
+            "eps",
+            "estim_lr0",
+            "estim_lr_coef",
+            "weight_decay",
+            "safeguard_warmup",
+        ],
         "optax.sm3" => &["learning_rate", "momentum"],
         "optax.adan" => &["learning_rate", "b1", "b2", "b3", "eps", "eps_root", "weight_decay", "mask"],
         "optax.contrib.adopt" => {
@@ -85,6 +112,7 @@ fn build(case: &Value) -> Box<dyn Optimizer<f64>> {
                 .weight_decay(num("weight_decay")),
         ),
         "optax.sm3" => Box::new(Sm3::new(lr()).momentum(num("momentum"))),
+        "optax.contrib.prodigy" => Box::new(prodigy(h)),
         "optax.adan" => Box::new(
             Adan::new(lr())
                 .betas(num("b1"), num("b2"), num("b3"))
@@ -169,6 +197,7 @@ fn optax_rules_match_their_recordings() {
         "optax_contrib_ademamix.json",
         "optax_contrib_simplified_ademamix.json",
         "optax_sgd.json",
+        "optax_contrib_prodigy.json",
     ];
     let mut results = Vec::new();
     for file in files {
@@ -182,7 +211,49 @@ fn optax_rules_match_their_recordings() {
     }
     let bad: Vec<_> = results.iter().filter(|(_, e)| e.is_nan() || *e > TOL).collect();
     assert!(bad.is_empty(), "{} of {} fail: {bad:?}", bad.len(), results.len());
-    assert!(results.len() >= 57);
+    assert!(results.len() >= 63);
+}
+
+#[test]
+fn prodigy_estimates_the_recorded_step_size() {
+    let cases = recorded("optax_contrib_prodigy.json");
+    assert!(cases.len() >= 6);
+    for case in cases {
+        let mut opt = prodigy(&case["hyper_resolved"]);
+        let err = replay(&case, &mut opt);
+        assert!(err <= TOL, "{}: trajectory {err:.2e}", case["id"]);
+        let state = &case["final_state"];
+        let d = common::f(&state[".estim_lr"]);
+        let rel = (opt.get_estim_lr() - d).abs() / d.abs().max(1e-3);
+        assert!(rel <= TOL, "{}: estim_lr {} != {d} ({rel:.2e})", case["id"], opt.get_estim_lr());
+        #[cfg(feature = "serde")]
+        {
+            let saved = serde_json::to_value(&opt).unwrap();
+            for (mine, theirs) in [("m", ".exp_avg"), ("v", ".exp_avg_sq"), ("s", ".grad_sum"), ("x0", ".params0")] {
+                let e = common::rel_err(&common::floats(&saved[mine]), &common::floats(&state[theirs]));
+                assert!(e <= TOL, "{}: {mine} {e:.2e}", case["id"]);
+            }
+        }
+    }
+}
+
+#[test]
+fn prodigy_keeps_its_estimate_through_zero_gradients() {
+    // optax divides 0/0 here and its estimate becomes NaN; the paper's code skips the step
+    let mut opt = Prodigy::new(1.0_f64).weight_decay(0.1);
+    let mut x = [1.0, -2.0];
+    for _ in 0..3 {
+        opt.step(&mut x, &[0.0, 0.0]).unwrap();
+    }
+    assert_eq!(opt.get_estim_lr(), 1e-6);
+    assert!(x.iter().all(|v| v.is_finite()));
+    assert!(x[0] < 1.0 && x[0] > 0.99, "weight decay still applies: {x:?}");
+    // and it moves once gradients arrive
+    for _ in 0..50 {
+        let g = [2.0 * x[0], 2.0 * x[1]];
+        opt.step(&mut x, &g).unwrap();
+    }
+    assert!(opt.get_estim_lr() > 1e-6);
 }
 
 /// The loss of a Polyak case at `x` for step `k`, in the recording's operation order.
