@@ -40,6 +40,10 @@ fn rules() -> Vec<(&'static str, Make)> {
         ("AdaBelief", |lr| Box::new(AdaBelief::new(lr))),
         ("Yogi", |lr| Box::new(Yogi::new(lr))),
         ("Lamb", |lr| Box::new(Lamb::new(lr))),
+        // scored at its training point y (the sequence it steps), like every other rule here
+        ("Schedule-Free AdamW", |lr| Box::new(ScheduleFreeAdamW::new(lr))),
+        // lr multiplies the step size Prodigy estimates; 1 is its default
+        ("Prodigy", |lr| Box::new(Prodigy::new(lr))),
     ]
 }
 
@@ -136,7 +140,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let fitting = rank(notebook);
     let rosen = rank(rosenbrock);
 
-    let root = SVGBackend::new(&out, (1400, 680)).into_drawing_area();
+    let root = SVGBackend::new(&out, (1400, 740)).into_drawing_area();
     root.fill(&WHITE)?;
     let (title, body) = root.split_vertically(60);
     title.draw(&Text::new(
