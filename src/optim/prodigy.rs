@@ -210,10 +210,9 @@ impl<T: Float + Send + Sync> Rule<T> for Prodigy<T> {
     fn update(&mut self, params: &mut [T], grads: &[T]) {
         let t = self.progress.begin(params.len());
         let fresh = self.x0.get().len() != params.len();
-        for b in [&mut self.m, &mut self.v, &mut self.s] {
+        for b in [&mut self.m, &mut self.v, &mut self.s, &mut self.x0] {
             b.ensure(params, T::zero());
         }
-        self.x0.ensure(params, T::zero());
         if fresh {
             self.x0.get_mut().copy_from_slice(params);
         }
