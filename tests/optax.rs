@@ -82,6 +82,26 @@ fn build(case: &Value) -> Box<dyn Optimizer<f64>> {
             &["learning_rate", "b1", "b2", "alpha", "eps", "eps_root", "weight_decay", "mask"]
         }
         "optax.sgd" => &["learning_rate", "momentum", "nesterov", "accumulator_dtype"],
+        "optax.rmsprop" => &[
+            "learning_rate",
+            "decay",
+            "eps",
+            "initial_scale",
+            "eps_in_sqrt",
+            "centered",
+            "momentum",
+            "nesterov",
+            "bias_correction",
+        ],
+        "optax.adagrad" => &["learning_rate", "initial_accumulator_value", "eps"],
+        "optax.amsgrad" => {
+            &["learning_rate", "b1", "b2", "eps", "eps_root", "mu_dtype", "bias_correction_mu", "bias_correction_nu"]
+        }
+        "optax.adamaxw" => &["learning_rate", "b1", "b2", "eps", "weight_decay", "mask"],
+        "optax.nadamw" => {
+            &["learning_rate", "b1", "b2", "eps", "eps_root", "mu_dtype", "weight_decay", "mask", "nesterov"]
+        }
+        "optax.radam" => &["learning_rate", "b1", "b2", "eps", "eps_root", "threshold", "nesterov"],
         n => panic!("no builder for {n}"),
     };
     for (k, v) in h.as_object().unwrap() {
@@ -164,6 +184,64 @@ fn build(case: &Value) -> Box<dyn Optimizer<f64>> {
             }
             Box::new(o)
         }
+        "optax.rmsprop" => {
+            let mut o = RmsProp::new(lr())
+                .form(Form::Optax)
+                .alpha(num("decay"))
+                .eps(num("eps"))
+                .initial_square_avg(num("initial_scale"))
+                .eps_in_sqrt(flag("eps_in_sqrt"))
+                .centered(flag("centered"))
+                .nesterov(flag("nesterov"))
+                .bias_correction(flag("bias_correction"));
+            if let Some(m) = h["momentum"].as_f64() {
+                o = o.momentum(m);
+            }
+            Box::new(o)
+        }
+        "optax.adagrad" => Box::new(
+            Adagrad::new(lr())
+                .form(Form::Optax)
+                .initial_accumulator_value(num("initial_accumulator_value"))
+                .eps(num("eps")),
+        ),
+        "optax.amsgrad" => Box::new(
+            Adam::new(lr())
+                .form(Form::Optax)
+                .amsgrad(true)
+                .betas(num("b1"), num("b2"))
+                .eps(num("eps"))
+                .eps_root(num("eps_root"))
+                .bias_correction_mu(flag("bias_correction_mu"))
+                .bias_correction_nu(flag("bias_correction_nu")),
+        ),
+        "optax.adamaxw" => Box::new(
+            Adamax::new(lr())
+                .form(Form::Optax)
+                .betas(num("b1"), num("b2"))
+                .eps(num("eps"))
+                .weight_decay(num("weight_decay")),
+        ),
+        "optax.nadamw" => {
+            assert!(flag("nesterov"), "optax.nadamw is adamw with nesterov=True");
+            Box::new(
+                NAdam::new(lr())
+                    .form(Form::Optax)
+                    .betas(num("b1"), num("b2"))
+                    .eps(num("eps"))
+                    .eps_root(num("eps_root"))
+                    .weight_decay(num("weight_decay")),
+            )
+        }
+        "optax.radam" => Box::new(
+            RAdam::new(lr())
+                .form(Form::Optax)
+                .betas(num("b1"), num("b2"))
+                .eps(num("eps"))
+                .eps_root(num("eps_root"))
+                .threshold(num("threshold"))
+                .nesterov(flag("nesterov")),
+        ),
         _ => unreachable!(),
     }
 }
@@ -198,6 +276,12 @@ fn optax_rules_match_their_recordings() {
         "optax_contrib_simplified_ademamix.json",
         "optax_sgd.json",
         "optax_contrib_prodigy.json",
+        "optax_rmsprop.json",
+        "optax_adagrad.json",
+        "optax_amsgrad.json",
+        "optax_adamaxw.json",
+        "optax_nadamw.json",
+        "optax_radam.json",
     ];
     let mut results = Vec::new();
     for file in files {

@@ -1,9 +1,9 @@
-//! Adagrad: `torch.optim.Adagrad`.
+//! Adagrad: `torch.optim.Adagrad` and `optax.adagrad`.
 
 use num_traits::Float;
 
 use crate::kernel::{self, apply, cast, mul_add, to_f64, Common, Kernel};
-use crate::optim::{common_setters, impl_optimizer, setters, Prep, Progress, Rule};
+use crate::optim::{common_setters, form_setters, impl_optimizer, setters, Form, Prep, Progress, Rule};
 use crate::state::Buf;
 use crate::Error;
 
@@ -25,7 +25,17 @@ use crate::Error;
 /// On CPUs with FMA the multiply-adds above run as fused multiply-adds (one rounding each; see
 /// [`simd`](crate::simd)): results differ from the portable path only in those roundings.
 ///
-/// Reference: Duchi et al. (2011); `torch/optim/adagrad.py::_single_tensor_adagrad`.
+/// **optax form.** With [`form(Form::Optax)`](Adagrad::form) the rule is `optax.adagrad`
+/// (`scale_by_rss`, then `scale(-lr)`), with eps *inside* the square root and optax's defaults
+/// (`initial_accumulator_value` 0.1, `eps` 1e-7, no `lr_decay`):
+///
+/// ```text
+/// s = g*g + s
+/// p = p + (-lr)*((s > 0 ? 1/sqrt(s + eps) : 0) * g)
+/// ```
+///
+/// Reference: Duchi et al. (2011); `torch/optim/adagrad.py::_single_tensor_adagrad`;
+/// `optax/_src/alias.py::adagrad`.
 ///
 /// ```
 /// use gradus::{Adagrad, Optimizer};
@@ -50,6 +60,8 @@ pub struct Adagrad<T> {
     weight_decay: f64,
     initial_accumulator_value: f64,
     eps: f64,
+    #[cfg_attr(feature = "serde", serde(default))]
+    form: Form,
     progress: Progress,
     sum: Buf<T>,
 }
@@ -68,6 +80,7 @@ impl<T: Float> Adagrad<T> {
             weight_decay: 0.0,
             initial_accumulator_value: 0.0,
             eps: 1e-10,
+            form: Form::Torch,
             progress: Progress::default(),
             sum: Buf::new(),
         }
@@ -104,6 +117,19 @@ impl<T: Float> Adagrad<T> {
         cast(self.initial_accumulator_value)
     }
 
+    form_setters!(
+        Adagrad,
+        "torch.optim.Adagrad",
+        "optax.adagrad",
+        "`initial_accumulator_value` 0.1 and `eps` 1e-7 (inside the square root); `lr_decay`, `weight_decay` and `maximize` have no optax keyword"
+    );
+
+    fn optax_defaults(mut self) -> Self {
+        self.initial_accumulator_value = 0.1;
+        self.eps = 1e-7;
+        self
+    }
+
     common_setters!(Adagrad);
 }
 
@@ -114,13 +140,30 @@ impl<T: Float + Send + Sync> Rule<T> for Adagrad<T> {
         kernel::non_negative("lr_decay", self.lr_decay)?;
         kernel::non_negative("weight_decay", self.weight_decay)?;
         kernel::non_negative("initial_accumulator_value", self.initial_accumulator_value)?;
-        kernel::non_negative("eps", self.eps)
+        kernel::non_negative("eps", self.eps)?;
+        if self.form == Form::Optax {
+            let expected = "its default: optax.adagrad has no such keyword";
+            kernel::require(self.lr_decay == 0.0, "lr_decay", self.lr_decay, expected)?;
+            kernel::require(self.weight_decay == 0.0, "weight_decay", self.weight_decay, expected)?;
+            kernel::require(!self.common.maximize, "maximize", 1.0, expected)?;
+        }
+        Ok(())
     }
 
     fn update(&mut self, params: &mut [T], grads: &[T]) {
         let n = params.len();
         let t = self.progress.begin(n);
         self.sum.ensure(params, cast(self.initial_accumulator_value));
+        if self.form == Form::Optax {
+            // scale_by_rss, then scale(-lr)
+            let (neg_lr, eps): (T, T) = (cast(-self.common.lr), cast(self.eps));
+            for ((p, &g), s) in params.iter_mut().zip(grads).zip(self.sum.get_mut().iter_mut()) {
+                *s = g * g + *s;
+                let scale = if *s > T::zero() { T::one() / (*s + eps).sqrt() } else { T::zero() };
+                *p = *p + neg_lr * (scale * g);
+            }
+            return;
+        }
         let clr = self.common.lr / (1.0 + (t - 1) as f64 * self.lr_decay);
         let k = AdagradKernel {
             prep: Prep::new(&self.common, self.weight_decay, false),

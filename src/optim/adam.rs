@@ -2,7 +2,7 @@
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, mul_add, sqrt, to_f64, Common, Kernel, Lerp};
+use crate::kernel::{self, apply, bias_correction, cast, mul_add, sqrt, to_f64, Common, Kernel, Lerp, OptaxMoments};
 use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Form, Prep, Progress, Rule};
 use crate::state::Buf;
 use crate::Error;
@@ -44,18 +44,25 @@ use crate::Error;
 /// The two orders agree to rounding; the notebook's annealing run amplifies rounding enough
 /// (to ~3e-8 relative) that reproducing it to 1e-9 takes its own order.
 ///
-/// **optax form.** With optax's options [`eps_root`](Adam::eps_root) `> 0` or
-/// [`nesterov(true)`](Adam::nesterov), the rule is `optax.adam` (`scale_by_adam`):
+/// **optax form.** With [`form(Form::Optax)`](Adam::form), or with optax's options
+/// [`eps_root`](Adam::eps_root) `> 0` or [`nesterov(true)`](Adam::nesterov), the rule is
+/// `optax.adam` (`scale_by_adam`), and with [`amsgrad(true)`](Adam::amsgrad) it is
+/// `optax.amsgrad` (`scale_by_amsgrad`), in this order (powers by binary exponentiation, as
+/// optax's `decay ** count`):
 ///
 /// ```text
 /// m     = (1 - beta1)*g + beta1*m
 /// v     = (1 - beta2)*(g*g) + beta2*v
 /// m_hat = nesterov ? beta1*(m/(1 - beta1^(t+1))) + (1 - beta1)*(g/(1 - beta1^t)) : m/(1 - beta1^t)
-/// p     = p + (-lr)*(m_hat / (sqrt(v'/(1 - beta2^t) + eps_root) + eps))
+/// v_hat = v/(1 - beta2^t)
+/// if amsgrad: vmax = max(vmax, v_hat); v_hat = vmax     // optax.amsgrad: the max of the corrected v
+/// p     = p + (-lr)*(m_hat / (sqrt(v_hat + eps_root) + eps))
 /// ```
 ///
-/// (With both at their defaults `optax.adam` and the PyTorch form agree to rounding; the
-/// parity suite checks `optax.adam` against the PyTorch form.)
+/// `optax.amsgrad`'s [`bias_correction_mu`](Adam::bias_correction_mu) and
+/// [`bias_correction_nu`](Adam::bias_correction_nu) switch off either correction. PyTorch's
+/// AMSGrad takes the maximum of the raw `v` instead. (With their defaults `optax.adam` and the
+/// PyTorch form agree to rounding.)
 ///
 /// On CPUs with FMA the multiply-adds of the PyTorch form run as fused multiply-adds (one
 /// rounding each; see [`simd`](crate::simd)); the textbook and optax forms are never fused.
@@ -93,6 +100,10 @@ pub struct Adam<T> {
     nesterov: bool,
     #[cfg_attr(feature = "serde", serde(default))]
     form: Form,
+    #[cfg_attr(feature = "serde", serde(default = "crate::optim::yes"))]
+    bias_correction_mu: bool,
+    #[cfg_attr(feature = "serde", serde(default = "crate::optim::yes"))]
+    bias_correction_nu: bool,
     progress: Progress,
     exp_avg: Buf<T>,
     exp_avg_sq: Buf<T>,
@@ -120,6 +131,8 @@ impl<T: Float> Adam<T> {
             eps_root: 0.0,
             nesterov: false,
             form: Form::Torch,
+            bias_correction_mu: true,
+            bias_correction_nu: true,
             progress: Progress::default(),
             exp_avg: Buf::new(),
             exp_avg_sq: Buf::new(),
@@ -149,6 +162,12 @@ impl<T: Float> Adam<T> {
         /// optax's `nesterov`: Nesterov momentum in the bias-corrected first moment (default
         /// `false`); `true` selects the optax form (see the type's docs).
         nesterov / get_nesterov(nesterov: bool) = (true);
+        /// `optax.amsgrad`'s `bias_correction_mu` (optax form with `amsgrad` only): divide the
+        /// first moment by `1 - beta1^t` (default `true`).
+        bias_correction_mu / get_bias_correction_mu(bias_correction_mu: bool) = (false);
+        /// `optax.amsgrad`'s `bias_correction_nu` (optax form with `amsgrad` only): divide the
+        /// second moment by `1 - beta2^t` before the maximum (default `true`).
+        bias_correction_nu / get_bias_correction_nu(bias_correction_nu: bool) = (false);
     }
 
     /// Starts the first and second moments at `m0` and `v0` (`v0 >= 0`) instead of 0.
@@ -180,8 +199,9 @@ impl<T: Float> Adam<T> {
     /// Selects `torch.optim.Adam` ([`Form::Torch`], the default) or `optax.adam`
     /// ([`Form::Optax`]: `betas` (0.9, 0.999), `eps` 1e-8, `eps_root` 0, `nesterov` false, and
     /// optax's operation order, given in the type's docs). Its keywords are `betas`, `eps`,
-    /// `eps_root` and `nesterov`; the torch-only settings must keep their defaults (`amsgrad` in
-    /// the optax form, `optax.amsgrad`, is not built yet and is reported as invalid).
+    /// `eps_root` and `nesterov`; with [`amsgrad(true)`](Adam::amsgrad) it is `optax.amsgrad`,
+    /// whose keywords are `betas`, `eps`, `eps_root`, `bias_correction_mu` and
+    /// `bias_correction_nu`. The torch-only settings must keep their defaults.
     ///
     /// ```
     /// use gradus::{Adam, Form};
@@ -233,14 +253,14 @@ impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
             kernel::require(!self.decoupled_weight_decay, "decoupled_weight_decay", 1.0, expected)?;
             kernel::require(!self.common.maximize, "maximize", 1.0, expected)?;
             kernel::require(self.initial_moments == (0.0, 0.0), "initial_moments", self.initial_moments.0, expected)?;
-            kernel::require(
-                !self.amsgrad,
-                "amsgrad",
-                1.0,
-                "false: optax.amsgrad (the optax form's amsgrad) is not built yet",
-            )?;
+            kernel::require(!(self.amsgrad && self.nesterov), "nesterov", 1.0, "false: optax.amsgrad has no nesterov")?;
         }
         let optax = self.nesterov || self.eps_root != 0.0 || self.form == Form::Optax;
+        if !(optax && self.amsgrad) {
+            let expected = "true: bias_correction_mu/nu are optax.amsgrad keywords (form(Form::Optax).amsgrad(true))";
+            kernel::require(self.bias_correction_mu, "bias_correction_mu", 0.0, expected)?;
+            kernel::require(self.bias_correction_nu, "bias_correction_nu", 0.0, expected)?;
+        }
         kernel::require(
             self.bias_correction || !optax,
             "bias_correction",
@@ -254,6 +274,9 @@ impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
         let t = self.progress.begin(n);
         self.exp_avg.ensure(params, cast(self.initial_moments.0));
         self.exp_avg_sq.ensure(params, cast(self.initial_moments.1));
+        if self.bias_correction && (self.nesterov || self.eps_root != 0.0 || self.form == Form::Optax) {
+            return self.optax_update(params, grads, t);
+        }
         let (bc1, bc2) = if self.bias_correction {
             (bias_correction(self.beta1, t), bias_correction(self.beta2, t))
         } else {
@@ -270,31 +293,16 @@ impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
             neg_step_size: cast(-(self.common.lr / bc1)),
             inv_bc2_sqrt: cast(1.0 / sqrt(bc2)),
             eps: cast(self.eps),
-            neg_lr: cast(-self.common.lr),
-            bc1: cast(bc1),
-            bc1_next: cast(bias_correction(self.beta1, t.saturating_add(1))),
-            bc2: cast(bc2),
-            eps_root: cast(self.eps_root),
-            nesterov: self.nesterov,
         };
         if self.amsgrad {
             self.max_exp_avg_sq.ensure(params, cast(self.initial_moments.1));
         }
         let (m, v, vmax) = (self.exp_avg.get_mut(), self.exp_avg_sq.get_mut(), self.max_exp_avg_sq.get_mut());
-        let form = if !self.bias_correction {
-            TEXTBOOK
-        } else if self.nesterov || self.eps_root != 0.0 || self.form == Form::Optax {
-            OPTAX
-        } else {
-            TORCH
-        };
-        match (form, self.amsgrad) {
-            (TORCH, false) => apply(&AdamKernel::<T, TORCH>(coef), (params, grads, m, v)),
-            (TORCH, true) => apply(&AdamKernel::<T, TORCH>(coef), (params, grads, m, v, vmax)),
-            (TEXTBOOK, false) => apply(&AdamKernel::<T, TEXTBOOK>(coef), (params, grads, m, v)),
-            (TEXTBOOK, true) => apply(&AdamKernel::<T, TEXTBOOK>(coef), (params, grads, m, v, vmax)),
-            (_, false) => apply(&AdamKernel::<T, OPTAX>(coef), (params, grads, m, v)),
-            (_, true) => apply(&AdamKernel::<T, OPTAX>(coef), (params, grads, m, v, vmax)),
+        match (self.bias_correction, self.amsgrad) {
+            (true, false) => apply(&AdamKernel::<T, TORCH>(coef), (params, grads, m, v)),
+            (true, true) => apply(&AdamKernel::<T, TORCH>(coef), (params, grads, m, v, vmax)),
+            (false, false) => apply(&AdamKernel::<T, TEXTBOOK>(coef), (params, grads, m, v)),
+            (false, true) => apply(&AdamKernel::<T, TEXTBOOK>(coef), (params, grads, m, v, vmax)),
         }
     }
 
@@ -311,6 +319,32 @@ impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
     momentum_is!(beta1);
 }
 
+impl<T: Float + Send + Sync> Adam<T> {
+    /// `optax.adam` / `optax.amsgrad`, in their operation order (the type's docs).
+    fn optax_update(&mut self, params: &mut [T], grads: &[T], t: u64) {
+        let debias = (self.bias_correction_mu, self.bias_correction_nu);
+        let k = OptaxMoments::new(self.beta1, self.beta2, t, self.nesterov, debias);
+        let (neg_lr, eps, eps_root): (T, T, T) = (cast(-self.common.lr), cast(self.eps), cast(self.eps_root));
+        let (m, v) = (self.exp_avg.get_mut(), self.exp_avg_sq.get_mut());
+        if self.amsgrad {
+            self.max_exp_avg_sq.ensure(params, T::zero());
+            let vmax = self.max_exp_avg_sq.get_mut();
+            for ((((p, &g), m), v), vmax) in
+                params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v.iter_mut()).zip(vmax.iter_mut())
+            {
+                let (m_hat, v_hat) = k.update(g, m, v);
+                *vmax = vmax.max(v_hat);
+                *p = *p + neg_lr * (m_hat / ((*vmax + eps_root).sqrt() + eps));
+            }
+        } else {
+            for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v.iter_mut()) {
+                let (m_hat, v_hat) = k.update(g, m, v);
+                *p = *p + neg_lr * (m_hat / ((v_hat + eps_root).sqrt() + eps));
+            }
+        }
+    }
+}
+
 impl_optimizer!(Adam);
 
 /// Per-step coefficients, computed in `f64` and cast to `T`.
@@ -325,27 +359,20 @@ struct AdamCoef<T> {
     neg_step_size: T,
     inv_bc2_sqrt: T,
     eps: T,
-    neg_lr: T,
-    bc1: T,
-    bc1_next: T,
-    bc2: T,
-    eps_root: T,
-    nesterov: bool,
 }
 
-/// The operation orders of [`Adam`]: PyTorch's, the textbook's (no bias correction), optax's.
+/// The operation orders of [`Adam`]'s fused loop: PyTorch's, the textbook's (no bias
+/// correction). The optax form has its own loop.
 const TORCH: u8 = 0;
 const TEXTBOOK: u8 = 1;
-const OPTAX: u8 = 2;
 
 /// The fused loop; `FORM` selects the operation order at compile time.
 struct AdamKernel<T, const FORM: u8>(AdamCoef<T>);
 
 impl<T: Float, const FORM: u8> AdamKernel<T, FORM> {
-    /// Prepares the gradient and updates the moments in place; returns the decayed parameter
-    /// and the prepared gradient.
+    /// Prepares the gradient and updates the moments in place; returns the decayed parameter.
     #[inline(always)]
-    fn moments<const FMA: bool>(&self, p: T, g: T, m: &mut T, v: &mut T) -> (T, T) {
+    fn moments<const FMA: bool>(&self, p: T, g: T, m: &mut T, v: &mut T) -> T {
         let c = &self.0;
         let (q, g) = c.prep.grad(p, g);
         if FORM != TORCH {
@@ -355,19 +382,15 @@ impl<T: Float, const FORM: u8> AdamKernel<T, FORM> {
             *m = c.lerp.at::<FMA>(*m, g);
             *v = mul_add::<T, FMA>(c.one_minus_beta2 * g, g, *v * c.beta2);
         }
-        (q, g)
+        q
     }
 
     /// The parameter update from the first moment and the (max) second moment.
     #[inline(always)]
-    fn apply<const FMA: bool>(&self, p: T, g: T, m: T, v: T) -> T {
+    fn apply<const FMA: bool>(&self, p: T, m: T, v: T) -> T {
         let c = &self.0;
         if FORM == TEXTBOOK {
             p - (c.lr / (v.sqrt() + c.eps)) * m
-        } else if FORM == OPTAX {
-            let m_hat =
-                if c.nesterov { c.beta1 * (m / c.bc1_next) + c.one_minus_beta1 * (g / c.bc1) } else { m / c.bc1 };
-            p + c.neg_lr * (m_hat / ((v / c.bc2 + c.eps_root).sqrt() + c.eps))
         } else {
             let denom = mul_add::<T, FMA>(v.sqrt(), c.inv_bc2_sqrt, c.eps);
             p + (c.neg_step_size * m) / denom
@@ -383,8 +406,8 @@ impl<'a, T: Float + Send + Sync, const FORM: u8> Kernel<Lanes4<'a, T>> for AdamK
     #[inline(always)]
     fn run<const FMA: bool>(&self, (p, g, m, v): Lanes4<'a, T>) {
         for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-            let (q, g) = self.moments::<FMA>(*p, g, m, v);
-            *p = self.apply::<FMA>(q, g, *m, *v);
+            let q = self.moments::<FMA>(*p, g, m, v);
+            *p = self.apply::<FMA>(q, *m, *v);
         }
     }
 }
@@ -394,9 +417,9 @@ impl<'a, T: Float + Send + Sync, const FORM: u8> Kernel<Lanes5<'a, T>> for AdamK
     #[inline(always)]
     fn run<const FMA: bool>(&self, (p, g, m, v, vmax): Lanes5<'a, T>) {
         for ((((p, &g), m), v), vmax) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()).zip(vmax.iter_mut()) {
-            let (q, g) = self.moments::<FMA>(*p, g, m, v);
+            let q = self.moments::<FMA>(*p, g, m, v);
             *vmax = vmax.max(*v);
-            *p = self.apply::<FMA>(q, g, *m, *vmax);
+            *p = self.apply::<FMA>(q, *m, *vmax);
         }
     }
 }

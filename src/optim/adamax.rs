@@ -1,9 +1,9 @@
-//! Adamax: `torch.optim.Adamax`.
+//! Adamax: `torch.optim.Adamax` and `optax.adamaxw`.
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, to_f64, Common, Kernel, Lerp};
-use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Prep, Progress, Rule};
+use crate::kernel::{self, apply, bias_correction, cast, optax_bias_correction, to_f64, Common, Ema, Kernel, Lerp};
+use crate::optim::{common_setters, form_setters, impl_optimizer, momentum_is, setters, Form, Prep, Progress, Rule};
 use crate::state::Buf;
 use crate::Error;
 
@@ -25,6 +25,16 @@ use crate::Error;
 ///
 /// On CPUs with FMA the multiply-adds above run as fused multiply-adds (one rounding each; see
 /// [`simd`](crate::simd)): results differ from the portable path only in those roundings.
+///
+/// **optax form.** With [`form(Form::Optax)`](Adamax::form) the rule is `optax.adamaxw`
+/// (`scale_by_adamax`, `add_decayed_weights`, `scale(-lr)`), with eps *inside* the maximum and
+/// a decoupled weight decay (optax's default 1e-4):
+///
+/// ```text
+/// m = (1 - beta1)*g + beta1*m
+/// u = max(|g| + eps, beta2*u)
+/// p = p + (-lr)*((m/(1 - beta1^t))/u + weight_decay*p)
+/// ```
 ///
 /// Reference: Kingma & Ba (2015), section 7; `torch/optim/adamax.py::_single_tensor_adamax`.
 ///
@@ -51,6 +61,8 @@ pub struct Adamax<T> {
     beta2: f64,
     eps: f64,
     weight_decay: f64,
+    #[cfg_attr(feature = "serde", serde(default))]
+    form: Form,
     progress: Progress,
     exp_avg: Buf<T>,
     exp_inf: Buf<T>,
@@ -70,6 +82,7 @@ impl<T: Float> Adamax<T> {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.0,
+            form: Form::Torch,
             progress: Progress::default(),
             exp_avg: Buf::new(),
             exp_inf: Buf::new(),
@@ -86,6 +99,18 @@ impl<T: Float> Adamax<T> {
         weight_decay / get_weight_decay(weight_decay: T) = (1e-4);
     }
 
+    form_setters!(
+        Adamax,
+        "torch.optim.Adamax",
+        "optax.adamaxw",
+        "`betas` (0.9, 0.999), `eps` 1e-8 (inside the maximum) and `weight_decay` 1e-4, decoupled (`-lr*(u + weight_decay*p)`); `maximize` has no optax keyword"
+    );
+
+    fn optax_defaults(mut self) -> Self {
+        self.weight_decay = 1e-4;
+        self
+    }
+
     common_setters!(Adamax);
 }
 
@@ -96,7 +121,11 @@ impl<T: Float + Send + Sync> Rule<T> for Adamax<T> {
         kernel::unit("beta1", self.beta1)?;
         kernel::unit("beta2", self.beta2)?;
         kernel::non_negative("eps", self.eps)?;
-        kernel::non_negative("weight_decay", self.weight_decay)
+        kernel::non_negative("weight_decay", self.weight_decay)?;
+        if self.form == Form::Optax {
+            kernel::require(!self.common.maximize, "maximize", 1.0, "its default: optax.adamaxw has no such keyword")?;
+        }
+        Ok(())
     }
 
     fn update(&mut self, params: &mut [T], grads: &[T]) {
@@ -104,6 +133,19 @@ impl<T: Float + Send + Sync> Rule<T> for Adamax<T> {
         let t = self.progress.begin(n);
         self.exp_avg.ensure(params, T::zero());
         self.exp_inf.ensure(params, T::zero());
+        if self.form == Form::Optax {
+            // scale_by_adamax, add_decayed_weights, scale(-lr)
+            let (m_ema, bc1): (Ema<T>, T) = (Ema::new(self.beta1), cast(optax_bias_correction(self.beta1, t)));
+            let (beta2, eps, wd, neg_lr): (T, T, T, T) =
+                (cast(self.beta2), cast(self.eps), cast(self.weight_decay), cast(-self.common.lr));
+            let (m, u) = (self.exp_avg.get_mut(), self.exp_inf.get_mut());
+            for (((p, &g), m), u) in params.iter_mut().zip(grads).zip(m.iter_mut()).zip(u.iter_mut()) {
+                *m = m_ema.at(*m, g);
+                *u = (g.abs() + eps).max(beta2 * *u);
+                *p = *p + neg_lr * ((*m / bc1) / *u + wd * *p);
+            }
+            return;
+        }
         let clr = self.common.lr / bias_correction(self.beta1, t);
         let k = AdamaxKernel {
             prep: Prep::new(&self.common, self.weight_decay, false),

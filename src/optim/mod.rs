@@ -105,6 +105,18 @@ impl core::fmt::Debug for CountFn {
     }
 }
 
+/// `true`: the serde default of flags that default to on.
+#[cfg(feature = "serde")]
+pub(crate) fn yes() -> bool {
+    true
+}
+
+/// RAdam's serde default `threshold`, 5.
+#[cfg(feature = "serde")]
+pub(crate) fn radam_threshold() -> f64 {
+    5.0
+}
+
 /// Step count and the length the state was sized for, common to every rule.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -420,3 +432,45 @@ macro_rules! common_setters {
     };
 }
 pub(crate) use common_setters;
+
+/// `form` and `get_form` of a rule with a torch and an optax form. The type provides
+/// `fn optax_defaults(self) -> Self`, which sets the optax callable's defaults on a fresh rule.
+macro_rules! form_setters {
+    ($ty:ident, $torch:literal, $optax:literal, $defaults:literal) => {
+        #[doc = concat!("Selects `", $torch, "` ([`Form::Torch`](crate::Form::Torch), the default) or `", $optax, "` ([`Form::Optax`](crate::Form::Optax)).")]
+        ///
+        /// Call it right after `new`: the optax form resets every hyperparameter but the learning
+        /// rate to the optax callable's defaults, which are
+        #[doc = concat!($defaults, ".")]
+        /// Setters called after it override them with the optax keyword's meaning; settings
+        /// the optax callable has no keyword for must keep their defaults (a non-default one is
+        /// [`Error::InvalidHyperparameter`](crate::Error::InvalidHyperparameter) at `validate`
+        /// and `step`). The operation order of each form is in the type's docs.
+        ///
+        /// ```
+        /// use gradus::{Form, Optimizer};
+        #[doc = concat!("let mut opt = gradus::", stringify!($ty), "::<f64>::new(0.01).form(Form::Optax);")]
+        /// assert_eq!(opt.get_form(), Form::Optax);
+        /// assert!(opt.validate().is_ok());
+        /// ```
+        pub fn form(self, form: crate::Form) -> Self {
+            let mut rule = if form == crate::Form::Optax {
+                Self::new(crate::kernel::cast(self.common.lr)).optax_defaults()
+            } else {
+                self
+            };
+            rule.form = form;
+            rule
+        }
+
+        #[doc = concat!("The form set by [`form`](", stringify!($ty), "::form) (default [`Form::Torch`](crate::Form::Torch)).")]
+        ///
+        /// ```
+        #[doc = concat!("assert_eq!(gradus::", stringify!($ty), "::<f64>::new(0.1).get_form(), gradus::Form::Torch);")]
+        /// ```
+        pub fn get_form(&self) -> crate::Form {
+            self.form
+        }
+    };
+}
+pub(crate) use form_setters;

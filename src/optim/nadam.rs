@@ -1,9 +1,9 @@
-//! NAdam: `torch.optim.NAdam`.
+//! NAdam: `torch.optim.NAdam` and `optax.nadamw`.
 
 use num_traits::Float;
 
-use crate::kernel::{self, apply, bias_correction, cast, to_f64, Common, Kernel, Lerp};
-use crate::optim::{common_setters, impl_optimizer, setters, Prep, Progress, Rule};
+use crate::kernel::{self, apply, bias_correction, cast, to_f64, Common, Kernel, Lerp, OptaxMoments};
+use crate::optim::{common_setters, form_setters, impl_optimizer, setters, Form, Prep, Progress, Rule};
 use crate::state::Buf;
 use crate::Error;
 
@@ -30,6 +30,17 @@ use crate::Error;
 ///
 /// On CPUs with FMA the multiply-adds above run as fused multiply-adds (one rounding each; see
 /// [`simd`](crate::simd)): results differ from the portable path only in those roundings.
+///
+/// **optax form.** With [`form(Form::Optax)`](NAdam::form) the rule is `optax.nadamw`
+/// (`optax.adamw` with `nesterov=True`: `scale_by_adam`, `add_decayed_weights`, `scale(-lr)`),
+/// with a decoupled weight decay (optax's default 1e-4) and no momentum decay schedule:
+///
+/// ```text
+/// m     = (1 - beta1)*g + beta1*m
+/// v     = (1 - beta2)*(g*g) + beta2*v
+/// m_hat = beta1*(m/(1 - beta1^(t+1))) + (1 - beta1)*(g/(1 - beta1^t))
+/// p     = p + (-lr)*(m_hat/(sqrt(v/(1 - beta2^t) + eps_root) + eps) + weight_decay*p)
+/// ```
 ///
 /// Reference: Dozat (2016); `torch/optim/nadam.py::_single_tensor_nadam`.
 ///
@@ -58,6 +69,10 @@ pub struct NAdam<T> {
     weight_decay: f64,
     momentum_decay: f64,
     decoupled_weight_decay: bool,
+    #[cfg_attr(feature = "serde", serde(default))]
+    eps_root: f64,
+    #[cfg_attr(feature = "serde", serde(default))]
+    form: Form,
     progress: Progress,
     mu_product: f64,
     exp_avg: Buf<T>,
@@ -80,6 +95,8 @@ impl<T: Float> NAdam<T> {
             weight_decay: 0.0,
             momentum_decay: 4e-3,
             decoupled_weight_decay: false,
+            eps_root: 0.0,
+            form: Form::Torch,
             progress: Progress::default(),
             mu_product: 1.0,
             exp_avg: Buf::new(),
@@ -99,6 +116,21 @@ impl<T: Float> NAdam<T> {
         momentum_decay / get_momentum_decay(momentum_decay: T) = (1e-3);
         /// Decoupled weight decay `p *= 1 - lr*weight_decay` (AdamW style) instead of the L2 term.
         decoupled_weight_decay / get_decoupled_weight_decay(decoupled_weight_decay: bool) = (true);
+        /// optax's `eps_root` (optax form only), added to the corrected second moment inside
+        /// the square root, `>= 0` (default 0).
+        eps_root / get_eps_root(eps_root: T) = (1e-12);
+    }
+
+    form_setters!(
+        NAdam,
+        "torch.optim.NAdam",
+        "optax.nadamw",
+        "`betas` (0.9, 0.999), `eps` 1e-8, `eps_root` 0 and `weight_decay` 1e-4, decoupled (`-lr*(u + weight_decay*p)`); `momentum_decay`, `decoupled_weight_decay` and `maximize` have no optax keyword"
+    );
+
+    fn optax_defaults(mut self) -> Self {
+        self.weight_decay = 1e-4;
+        self
     }
 
     /// The product of the momentum schedule `mu_1 * ... * mu_t` so far (1 before the first step).
@@ -122,7 +154,18 @@ impl<T: Float + Send + Sync> Rule<T> for NAdam<T> {
         kernel::unit("beta2", self.beta2)?;
         kernel::non_negative("eps", self.eps)?;
         kernel::non_negative("weight_decay", self.weight_decay)?;
-        kernel::non_negative("momentum_decay", self.momentum_decay)
+        kernel::non_negative("momentum_decay", self.momentum_decay)?;
+        kernel::non_negative("eps_root", self.eps_root)?;
+        if self.form == Form::Optax {
+            let expected = "its default: optax.nadamw has no such keyword";
+            kernel::require(self.momentum_decay == 4e-3, "momentum_decay", self.momentum_decay, expected)?;
+            kernel::require(!self.decoupled_weight_decay, "decoupled_weight_decay", 1.0, expected)?;
+            kernel::require(!self.common.maximize, "maximize", 1.0, expected)?;
+        } else {
+            let expected = "0: an optax.nadamw keyword, for form(Form::Optax) only";
+            kernel::require(self.eps_root == 0.0, "eps_root", self.eps_root, expected)?;
+        }
+        Ok(())
     }
 
     fn update(&mut self, params: &mut [T], grads: &[T]) {
@@ -130,6 +173,18 @@ impl<T: Float + Send + Sync> Rule<T> for NAdam<T> {
         let t = self.progress.begin(n);
         self.exp_avg.ensure(params, T::zero());
         self.exp_avg_sq.ensure(params, T::zero());
+        if self.form == Form::Optax {
+            // optax.adamw(nesterov=True): scale_by_adam, add_decayed_weights, scale(-lr)
+            let k = OptaxMoments::new(self.beta1, self.beta2, t, true, (true, true));
+            let (neg_lr, eps, eps_root, wd): (T, T, T, T) =
+                (cast(-self.common.lr), cast(self.eps), cast(self.eps_root), cast(self.weight_decay));
+            let (m, v) = (self.exp_avg.get_mut(), self.exp_avg_sq.get_mut());
+            for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v.iter_mut()) {
+                let (m_hat, v_hat) = k.update(g, m, v);
+                *p = *p + neg_lr * (m_hat / ((v_hat + eps_root).sqrt() + eps) + wd * *p);
+            }
+            return;
+        }
         let (lr, b1) = (self.common.lr, self.beta1);
         let bc2 = bias_correction(self.beta2, t);
         let mu = b1 * (1.0 - 0.5 * num_traits::Float::powf(0.96, t as f64 * self.momentum_decay));

@@ -1,9 +1,10 @@
-//! RMSprop: `torch.optim.RMSprop`.
+//! RMSprop: `torch.optim.RMSprop` and `optax.rmsprop`.
 
 use num_traits::Float;
 
+use crate::kernel::optax_bias_correction;
 use crate::kernel::{self, apply, cast, mul_add, to_f64, Common, Kernel, Lerp};
-use crate::optim::{common_setters, impl_optimizer, momentum_is, setters, Prep, Progress, Rule};
+use crate::optim::{common_setters, form_setters, impl_optimizer, momentum_is, setters, Form, Prep, Progress, Rule};
 use crate::state::Buf;
 use crate::Error;
 
@@ -28,7 +29,26 @@ use crate::Error;
 /// On CPUs with FMA the multiply-adds above run as fused multiply-adds (one rounding each; see
 /// [`simd`](crate::simd)): results differ from the portable path only in those roundings.
 ///
-/// Reference: Hinton's lecture 6e; `torch/optim/rmsprop.py::_single_tensor_rmsprop`.
+/// **optax form.** With [`form(Form::Optax)`](RmsProp::form) the rule is `optax.rmsprop`
+/// (`scale_by_rms`, or `scale_by_stddev` when centered, then `scale(-lr)`, then `trace`), in
+/// that order; `alpha` is optax's `decay`, `initial_square_avg` its `initial_scale`:
+///
+/// ```text
+/// s  = (1 - alpha)*(g*g) + alpha*s
+/// if centered: ga = (1 - alpha)*g + alpha*ga
+/// if bias_correction: s' = s/(1 - alpha^t), ga' = ga/(1 - alpha^t)   // else s' = s, ga' = ga
+/// var = centered ? s' - ga'*ga' : s'
+/// u  = (-lr)*(g * (eps_in_sqrt ? 1/sqrt(var + eps) : 1/(sqrt(var) + eps)))
+/// if momentum > 0: buf = u + momentum*buf;  u = nesterov ? u + momentum*buf : buf
+/// p  = p + u
+/// ```
+///
+/// optax's defaults differ from PyTorch's: `decay` 0.9 (torch's `alpha` 0.99), and eps 1e-8
+/// *inside* the square root; `momentum` None (0), `nesterov` false, `bias_correction` false.
+/// The trace comes after the learning-rate scaling, where PyTorch's buffer sums unscaled steps.
+///
+/// Reference: Hinton's lecture 6e; `torch/optim/rmsprop.py::_single_tensor_rmsprop`;
+/// `optax/_src/alias.py::rmsprop`.
 ///
 /// ```
 /// use gradus::{Optimizer, RmsProp};
@@ -55,6 +75,14 @@ pub struct RmsProp<T> {
     momentum: f64,
     centered: bool,
     initial_square_avg: f64,
+    #[cfg_attr(feature = "serde", serde(default))]
+    eps_in_sqrt: bool,
+    #[cfg_attr(feature = "serde", serde(default))]
+    nesterov: bool,
+    #[cfg_attr(feature = "serde", serde(default))]
+    bias_correction: bool,
+    #[cfg_attr(feature = "serde", serde(default))]
+    form: Form,
     progress: Progress,
     square_avg: Buf<T>,
     grad_avg: Buf<T>,
@@ -77,6 +105,10 @@ impl<T: Float> RmsProp<T> {
             momentum: 0.0,
             centered: false,
             initial_square_avg: 0.0,
+            eps_in_sqrt: false,
+            nesterov: false,
+            bias_correction: false,
+            form: Form::Torch,
             progress: Progress::default(),
             square_avg: Buf::new(),
             grad_avg: Buf::new(),
@@ -96,6 +128,27 @@ impl<T: Float> RmsProp<T> {
         momentum / get_momentum(momentum: T) = (0.9);
         /// Centered RMSprop: normalize by an estimate of the gradient's variance (default `false`).
         centered / get_centered(centered: bool) = (true);
+        /// optax's `eps_in_sqrt` (optax form only): `1/sqrt(v + eps)` when `true` (optax's
+        /// default, set by `form(Form::Optax)`), `1/(sqrt(v) + eps)` when `false` (PyTorch's).
+        eps_in_sqrt / get_eps_in_sqrt(eps_in_sqrt: bool) = (false);
+        /// optax's `nesterov` (optax form only): Nesterov momentum in the trace (default `false`).
+        nesterov / get_nesterov(nesterov: bool) = (true);
+        /// optax's `bias_correction` (optax form only): divide the averages by `1 - alpha^t`
+        /// (default `false`).
+        bias_correction / get_bias_correction(bias_correction: bool) = (true);
+    }
+
+    form_setters!(
+        RmsProp,
+        "torch.optim.RMSprop",
+        "optax.rmsprop",
+        "`alpha` (optax's `decay`) 0.9, `eps` 1e-8 inside the square root (`eps_in_sqrt` true), `initial_square_avg` 0, `centered` false, `momentum` 0 (optax's None), `nesterov` false, `bias_correction` false; `weight_decay` and `maximize` have no optax keyword"
+    );
+
+    fn optax_defaults(mut self) -> Self {
+        self.alpha = 0.9;
+        self.eps_in_sqrt = true;
+        self
     }
 
     /// Starts the squared-gradient average at `value` (`>= 0`) instead of 0.
@@ -144,13 +197,27 @@ impl<T: Float + Send + Sync> Rule<T> for RmsProp<T> {
         kernel::non_negative("eps", self.eps)?;
         kernel::non_negative("weight_decay", self.weight_decay)?;
         kernel::non_negative("momentum", self.momentum)?;
-        kernel::non_negative("initial_square_avg", self.initial_square_avg)
+        kernel::non_negative("initial_square_avg", self.initial_square_avg)?;
+        if self.form == Form::Optax {
+            let expected = "its default: optax.rmsprop has no such keyword";
+            kernel::require(self.weight_decay == 0.0, "weight_decay", self.weight_decay, expected)?;
+            kernel::require(!self.common.maximize, "maximize", 1.0, expected)?;
+        } else {
+            let expected = "its default: an optax.rmsprop keyword, for form(Form::Optax) only";
+            kernel::require(!self.eps_in_sqrt, "eps_in_sqrt", 1.0, expected)?;
+            kernel::require(!self.nesterov, "nesterov", 1.0, expected)?;
+            kernel::require(!self.bias_correction, "bias_correction", 1.0, expected)?;
+        }
+        Ok(())
     }
 
     fn update(&mut self, params: &mut [T], grads: &[T]) {
         let n = params.len();
-        self.progress.begin(n);
+        let t = self.progress.begin(n);
         self.square_avg.ensure(params, cast(self.initial_square_avg));
+        if self.form == Form::Optax {
+            return self.optax_update(params, grads, t);
+        }
         let c = RmsPropCoef {
             prep: Prep::new(&self.common, self.weight_decay, false),
             alpha: cast(self.alpha),
@@ -190,7 +257,98 @@ impl<T: Float + Send + Sync> Rule<T> for RmsProp<T> {
     momentum_is!(momentum);
 }
 
+impl<T: Float + Send + Sync> RmsProp<T> {
+    /// `optax.rmsprop`, in its operation order (the type's docs).
+    fn optax_update(&mut self, params: &mut [T], grads: &[T], t: u64) {
+        let bc = if self.bias_correction { optax_bias_correction(self.alpha, t) } else { 1.0 };
+        let k = OptaxRms {
+            alpha: cast(self.alpha),
+            one_minus_alpha: cast(1.0 - self.alpha),
+            bc: cast(bc),
+            debias: self.bias_correction,
+            eps: cast(self.eps),
+            eps_in_sqrt: self.eps_in_sqrt,
+            neg_lr: cast(-self.common.lr),
+            momentum: cast(self.momentum),
+            nesterov: self.nesterov,
+        };
+        if self.centered {
+            self.grad_avg.ensure(params, T::zero());
+        }
+        let s = self.square_avg.get_mut();
+        if self.momentum > 0.0 {
+            self.momentum_buffer.ensure(params, T::zero());
+            let buf = self.momentum_buffer.get_mut();
+            if self.centered {
+                let ga = self.grad_avg.get_mut();
+                for ((((p, &g), s), ga), b) in
+                    params.iter_mut().zip(grads).zip(s.iter_mut()).zip(ga.iter_mut()).zip(buf.iter_mut())
+                {
+                    *p = *p + k.trace(k.scaled(g, s, Some(ga)), b);
+                }
+            } else {
+                for (((p, &g), s), b) in params.iter_mut().zip(grads).zip(s.iter_mut()).zip(buf.iter_mut()) {
+                    *p = *p + k.trace(k.scaled(g, s, None), b);
+                }
+            }
+        } else if self.centered {
+            let ga = self.grad_avg.get_mut();
+            for (((p, &g), s), ga) in params.iter_mut().zip(grads).zip(s.iter_mut()).zip(ga.iter_mut()) {
+                *p = *p + k.scaled(g, s, Some(ga));
+            }
+        } else {
+            for ((p, &g), s) in params.iter_mut().zip(grads).zip(s.iter_mut()) {
+                *p = *p + k.scaled(g, s, None);
+            }
+        }
+    }
+}
+
 impl_optimizer!(RmsProp);
+
+/// Per-step coefficients of the optax form.
+struct OptaxRms<T> {
+    alpha: T,
+    one_minus_alpha: T,
+    bc: T,
+    debias: bool,
+    eps: T,
+    eps_in_sqrt: bool,
+    neg_lr: T,
+    momentum: T,
+    nesterov: bool,
+}
+
+impl<T: Float> OptaxRms<T> {
+    /// Updates the averages and returns `-lr*g*scaling` (`scale_by_rms`/`scale_by_stddev`, `scale`).
+    #[inline(always)]
+    fn scaled(&self, g: T, s: &mut T, ga: Option<&mut T>) -> T {
+        *s = self.one_minus_alpha * (g * g) + self.alpha * *s;
+        let s_hat = if self.debias { *s / self.bc } else { *s };
+        let var = match ga {
+            Some(ga) => {
+                *ga = self.one_minus_alpha * g + self.alpha * *ga;
+                let m = if self.debias { *ga / self.bc } else { *ga };
+                s_hat - m * m
+            }
+            None => s_hat,
+        };
+        let scaling =
+            if self.eps_in_sqrt { T::one() / (var + self.eps).sqrt() } else { T::one() / (var.sqrt() + self.eps) };
+        self.neg_lr * (scaling * g)
+    }
+
+    /// optax's `trace`: `buf = u + momentum*buf`, then the update.
+    #[inline(always)]
+    fn trace(&self, u: T, buf: &mut T) -> T {
+        *buf = u + self.momentum * *buf;
+        if self.nesterov {
+            u + self.momentum * *buf
+        } else {
+            *buf
+        }
+    }
+}
 
 /// Per-step coefficients, computed in `f64` and cast to `T`.
 struct RmsPropCoef<T> {
