@@ -280,6 +280,53 @@ fn schedule_free_matches_the_schedulefree_package() {
 }
 
 #[test]
+fn schedule_free_matches_optax_contrib() {
+    let mut results = Vec::new();
+    for file in ["optax_contrib_schedule_free_adamw.json", "optax_contrib_schedule_free_sgd.json"] {
+        for case in recorded(file) {
+            let h = &case["hyper_resolved"];
+            let known =
+                ["learning_rate", "warmup_steps", "b1", "b2", "eps", "weight_decay", "weight_lr_power", "state_dtype"];
+            for (k, v) in h.as_object().unwrap() {
+                assert!(known.contains(&&k[..]), "unknown key {k}");
+                if k == "state_dtype" {
+                    assert!(v.is_null());
+                }
+            }
+            let num = |k: &str| common::f(&h[k]);
+            let warmup = h["warmup_steps"].as_u64();
+            let err = if case["optimizer"] == "optax.contrib.schedule_free_adamw" {
+                let mut opt = ScheduleFreeAdamW::new(num("learning_rate"))
+                    .form(Form::Optax)
+                    .betas(num("b1"), num("b2"))
+                    .eps(num("eps"))
+                    .weight_decay(num("weight_decay"))
+                    .weight_lr_power(num("weight_lr_power"));
+                if let Some(w) = warmup {
+                    opt = opt.warmup_steps(w);
+                }
+                replay_schedule_free(&case, opt, |o, y, x| o.eval_params(y, x))
+            } else {
+                let mut opt = ScheduleFreeSgd::new(num("learning_rate"))
+                    .form(Form::Optax)
+                    .momentum(num("b1"))
+                    .weight_lr_power(num("weight_lr_power"));
+                if let Some(w) = warmup {
+                    opt = opt.warmup_steps(w);
+                }
+                if let Some(wd) = h["weight_decay"].as_f64() {
+                    opt = opt.weight_decay(wd);
+                }
+                replay_schedule_free(&case, opt, |o, y, x| o.eval_params(y, x))
+            };
+            results.push((case["id"].to_string(), err));
+        }
+    }
+    assert!(results.len() >= 12);
+    check_all(results);
+}
+
+#[test]
 fn schedule_free_decay_at_z_and_groups() {
     // decay at z (the Reference form) and at y agree without weight decay
     let run = |decay_at_z: bool, wd: f64| {

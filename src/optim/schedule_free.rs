@@ -1,12 +1,12 @@
 //! Schedule-Free AdamW and SGD: Meta's `schedulefree` package (`AdamWScheduleFree`,
-//! `SGDScheduleFree`).
+//! `SGDScheduleFree`) and optax's `contrib.schedule_free_adamw` / `_sgd`.
 
 use alloc::vec::Vec;
 
 use num_traits::Float;
 
-use crate::kernel::{self, bias_correction, cast, to_f64, Common, Lerp};
-use crate::optim::{impl_optimizer, momentum_is, Progress, Rule};
+use crate::kernel::{self, bias_correction, cast, optax_bias_correction, to_f64, Common, Lerp};
+use crate::optim::{form_setters, impl_optimizer, momentum_is, Form, Progress, Rule};
 use crate::state::Buf;
 use crate::Error;
 
@@ -38,9 +38,37 @@ impl Averaging {
         (lr, ckp1)
     }
 
+    /// optax's form of [`advance`](Averaging::advance): the base rule's rate at its own 0-based
+    /// count `k` and the weight of `z` from the rate at the wrapper's 1-based count, both from
+    /// the float32 `warmup_constant_schedule(0, lr, warmup_steps)` when there is a warm-up.
+    fn advance_optax(&mut self, lr: f64, k: u64) -> (f64, f64) {
+        let (lr_z, lr_w) = (self.optax_lr(lr, k), self.optax_lr(lr, k.saturating_add(1)));
+        self.lr_max = f64::max(lr_w, self.lr_max);
+        let weight = Float::powf(self.lr_max, self.weight_lr_power);
+        self.weight_sum += weight;
+        let ckp1 = if self.weight_sum != 0.0 { weight / self.weight_sum } else { 0.0 };
+        (lr_z, ckp1)
+    }
+
+    /// optax's `warmup_constant_schedule(0, lr, W)` at `count`, evaluated in float32 as optax
+    /// does with its int32 count (the constant `lr` itself without a warm-up).
+    fn optax_lr(&self, lr: f64, count: u64) -> f64 {
+        if self.warmup_steps == 0 {
+            return lr;
+        }
+        let (peak, steps) = (lr as f32, self.warmup_steps as f32);
+        let c = (count as f32).min(steps);
+        f64::from(-peak * (1.0 - c / steps) + peak)
+    }
+
     fn validate(&self) -> Result<(), Error> {
         kernel::finite("r", self.r)?;
         kernel::finite("weight_lr_power", self.weight_lr_power)
+    }
+
+    /// The optax form's restrictions: `r` has no optax keyword.
+    fn validate_optax(&self) -> Result<(), Error> {
+        kernel::require(self.r == 0.0, "r", self.r, "0: the optax form has no `r` keyword")
     }
 
     fn reset(&mut self) {
@@ -143,7 +171,21 @@ macro_rules! averaging_setters {
 /// Defaults (schedulefree's): lr 0.0025, `betas` (0.9, 0.999), `eps` 1e-8, `weight_decay` 0,
 /// `warmup_steps` 0, `r` 0, `weight_lr_power` 2.
 ///
-/// Reference: Defazio et al. (2024), "The Road Less Scheduled".
+/// **optax form.** With [`form(Form::Optax)`](ScheduleFreeAdamW::form) the rule is
+/// `optax.contrib.schedule_free_adamw` (the `schedule_free` wrapper around `scale_by_rms`,
+/// `add_decayed_weights` and `scale(-lr)`), in optax's order, with `z`, `y` and the recomputed
+/// `x`; `lr_k` is the rate at the base rule's 0-based count and `lr_{k+1}` at the wrapper's
+/// 1-based one (with a warm-up both come from optax's float32 `warmup_constant_schedule`):
+///
+/// ```text
+/// lr_max = max(lr_max, lr_{k+1});  w = lr_max^weight_lr_power;  S = S + w;  c = w / S
+/// v      = (1 - beta2)*(g*g) + beta2*v
+/// u      = (-lr_k)*((1/(sqrt(v/(1 - beta2^(k+1))) + eps))*g + weight_decay*y)
+/// x_prev = (y - (1 - beta1)*z)/beta1;  z = z + u
+/// x      = (1 - c)*x_prev + c*z;  y = y + ((beta1*x + (1 - beta1)*z) - y)
+/// x      = (y - (1 - beta1)*z)/beta1                      // eval_params
+/// ```
+///
 ///
 /// ```
 /// use gradus::{Optimizer, ScheduleFreeAdamW};
@@ -171,6 +213,8 @@ pub struct ScheduleFreeAdamW<T> {
     eps: f64,
     weight_decay: f64,
     decay_at_z: bool,
+    #[cfg_attr(feature = "serde", serde(default))]
+    form: Form,
     averaging: Averaging,
     progress: Progress,
     z: Buf<T>,
@@ -194,6 +238,7 @@ impl<T: Float> ScheduleFreeAdamW<T> {
             eps: 1e-8,
             weight_decay: 0.0,
             decay_at_z: false,
+            form: Form::Torch,
             averaging: Averaging::new(),
             progress: Progress::default(),
             z: Buf::new(),
@@ -216,6 +261,17 @@ impl<T: Float> ScheduleFreeAdamW<T> {
     }
 
     averaging_setters!(ScheduleFreeAdamW);
+
+    form_setters!(
+        ScheduleFreeAdamW,
+        "schedulefree.AdamWScheduleFree",
+        "optax.contrib.schedule_free_adamw",
+        "the same as schedulefree's: `betas` (0.9, 0.999), `eps` 1e-8, `weight_decay` 0, `weight_lr_power` 2, no warm-up; `r`, `decay_at_z` and `maximize` have no optax keyword"
+    );
+
+    fn optax_defaults(self) -> Self {
+        self
+    }
 
     /// Whether `step` scans the gradient for NaN and infinities first (default `true`).
     ///
@@ -254,17 +310,23 @@ impl<T: Float> ScheduleFreeAdamW<T> {
     /// # Ok::<(), gradus::Error>(())
     /// ```
     pub fn eval_params(&self, params: &[T], out: &mut [T]) {
-        eval(params, self.z.get(), self.x.get(), self.beta1, out);
+        eval(params, self.z.get(), self.x.get(), self.beta1, self.form, out);
     }
 }
 
-/// `x` from `y` and `z` (`x = lerp(y, z, 1 - 1/beta1)`), or the kept `x`.
-fn eval<T: Float>(y: &[T], z: &[T], x: &[T], beta1: f64, out: &mut [T]) {
+/// `x` from `y` and `z` (`x = lerp(y, z, 1 - 1/beta1)`, optax's `(y - (1 - beta1)*z)/beta1`),
+/// or the kept `x`.
+fn eval<T: Float>(y: &[T], z: &[T], x: &[T], beta1: f64, form: Form, out: &mut [T]) {
     if out.len() != y.len() {
         return;
     }
     if !x.is_empty() && x.len() == y.len() {
         out.copy_from_slice(x);
+    } else if z.len() == y.len() && form == Form::Optax {
+        let (b1, one_minus_b1): (T, T) = (cast(beta1), cast(1.0 - beta1));
+        for ((o, &y), &z) in out.iter_mut().zip(y).zip(z) {
+            *o = (y - one_minus_b1 * z) / b1;
+        }
     } else if z.len() == y.len() {
         let lerp = Lerp::<T>::new(1.0 - 1.0 / beta1);
         for ((o, &y), &z) in out.iter_mut().zip(y).zip(z) {
@@ -290,6 +352,12 @@ impl<T: Float + Send + Sync> Rule<T> for ScheduleFreeAdamW<T> {
         kernel::unit("beta2", self.beta2)?;
         kernel::non_negative("eps", self.eps)?;
         kernel::non_negative("weight_decay", self.weight_decay)?;
+        if self.form == Form::Optax {
+            self.averaging.validate_optax()?;
+            let expected = "its default: optax.contrib.schedule_free_adamw has no such keyword";
+            kernel::require(!self.decay_at_z, "decay_at_z", 1.0, expected)?;
+            kernel::require(!self.common.maximize, "maximize", 1.0, expected)?;
+        }
         self.averaging.validate()
     }
 
@@ -304,6 +372,22 @@ impl<T: Float + Send + Sync> Rule<T> for ScheduleFreeAdamW<T> {
             }
         }
         self.exp_avg_sq.ensure(params, T::zero());
+        if self.form == Form::Optax {
+            // scale_by_rms(b2, eps, eps_in_sqrt=False, bias_correction=True),
+            // add_decayed_weights, scale(-lr_k); then schedule_free's z, x and y
+            let (lr, ckp1) = self.averaging.advance_optax(self.common.lr, k);
+            let (b2, one_minus_b2): (T, T) = (cast(self.beta2), cast(1.0 - self.beta2));
+            let bc2: T = cast(optax_bias_correction(self.beta2, k + 1));
+            let (eps, wd, neg_lr): (T, T, T) = (cast(self.eps), cast(self.weight_decay), cast(-lr));
+            let mix = OptaxMix::new(self.beta1, ckp1);
+            let (z, v) = (self.z.get_mut(), self.exp_avg_sq.get_mut());
+            for (((y, &g), z), v) in params.iter_mut().zip(grads).zip(z.iter_mut()).zip(v.iter_mut()) {
+                *v = one_minus_b2 * (g * g) + b2 * *v;
+                let u = neg_lr * ((T::one() / ((*v / bc2).sqrt() + eps)) * g + wd * *y);
+                *y = mix.at(*y, z, u);
+            }
+            return;
+        }
         let (lr, ckp1) = self.averaging.advance(self.common.lr, k);
         let bc2 = bias_correction(self.beta2, k + 1);
         let (beta2, one_minus_beta2): (T, T) = (cast(self.beta2), cast(1.0 - self.beta2));
@@ -383,6 +467,10 @@ impl_optimizer!(ScheduleFreeAdamW);
 /// x = lerp(y, z, 1 - 1/momentum)                     // eval_params
 /// ```
 ///
+/// With [`form(Form::Optax)`](ScheduleFreeSgd::form) it is `optax.contrib.schedule_free_sgd`,
+/// in the order of [`ScheduleFreeAdamW`]'s optax form with the base update
+/// `u = (-lr_k)*(g [+ weight_decay*y])`.
+///
 /// Defaults (schedulefree's): lr 1, `momentum` 0.9, `weight_decay` 0, `warmup_steps` 0, `r` 0,
 /// `weight_lr_power` 2.
 ///
@@ -409,6 +497,8 @@ pub struct ScheduleFreeSgd<T> {
     common: Common,
     momentum: f64,
     weight_decay: f64,
+    #[cfg_attr(feature = "serde", serde(default))]
+    form: Form,
     averaging: Averaging,
     progress: Progress,
     z: Buf<T>,
@@ -426,6 +516,7 @@ impl<T: Float> ScheduleFreeSgd<T> {
             common: Common::new(to_f64(lr)),
             momentum: 0.9,
             weight_decay: 0.0,
+            form: Form::Torch,
             averaging: Averaging::new(),
             progress: Progress::default(),
             z: Buf::new(),
@@ -441,6 +532,17 @@ impl<T: Float> ScheduleFreeSgd<T> {
     }
 
     averaging_setters!(ScheduleFreeSgd);
+
+    form_setters!(
+        ScheduleFreeSgd,
+        "schedulefree.SGDScheduleFree",
+        "optax.contrib.schedule_free_sgd",
+        "the same as schedulefree's: `momentum` (optax's `b1`) 0.9, `weight_decay` 0 (optax's None), `weight_lr_power` 2, no warm-up; `r` and `maximize` have no optax keyword"
+    );
+
+    fn optax_defaults(self) -> Self {
+        self
+    }
 
     /// Whether `step` scans the gradient for NaN and infinities first (default `true`).
     ///
@@ -471,7 +573,7 @@ impl<T: Float> ScheduleFreeSgd<T> {
     /// assert_eq!(x, [2.0]); // before the first step x = y
     /// ```
     pub fn eval_params(&self, params: &[T], out: &mut [T]) {
-        eval(params, self.z.get(), &Vec::new(), self.momentum, out);
+        eval(params, self.z.get(), &Vec::new(), self.momentum, self.form, out);
     }
 }
 
@@ -481,6 +583,10 @@ impl<T: Float + Send + Sync> Rule<T> for ScheduleFreeSgd<T> {
     fn validate(&self) -> Result<(), Error> {
         kernel::require(self.momentum > 0.0 && self.momentum < 1.0, "momentum", self.momentum, "a value in (0, 1)")?;
         kernel::non_negative("weight_decay", self.weight_decay)?;
+        if self.form == Form::Optax {
+            self.averaging.validate_optax()?;
+            kernel::require(!self.common.maximize, "maximize", 1.0, "its default: optax has no such keyword")?;
+        }
         self.averaging.validate()
     }
 
@@ -489,6 +595,18 @@ impl<T: Float + Send + Sync> Rule<T> for ScheduleFreeSgd<T> {
         if k == 0 || self.z.get().len() != params.len() {
             self.z.ensure(params, T::zero());
             self.z.get_mut().copy_from_slice(params);
+        }
+        if self.form == Form::Optax {
+            // [add_decayed_weights], sgd (scale(-lr_k)); then schedule_free's z, x and y
+            let (lr, ckp1) = self.averaging.advance_optax(self.common.lr, k);
+            let (wd, neg_lr): (T, T) = (cast(self.weight_decay), cast(-lr));
+            let has_wd = self.weight_decay != 0.0;
+            let mix = OptaxMix::new(self.momentum, ckp1);
+            for ((y, &g), z) in params.iter_mut().zip(grads).zip(self.z.get_mut().iter_mut()) {
+                let u = neg_lr * if has_wd { g + wd * *y } else { g };
+                *y = mix.at(*y, z, u);
+            }
+            return;
         }
         let (lr, ckp1) = self.averaging.advance(self.common.lr, k);
         let lerp = Lerp::<T>::new(ckp1);
@@ -518,3 +636,28 @@ impl<T: Float + Send + Sync> Rule<T> for ScheduleFreeSgd<T> {
 }
 
 impl_optimizer!(ScheduleFreeSgd);
+
+/// `optax.contrib.schedule_free`'s step from the base update `u`, in optax's order: the new
+/// `z`, the previous `x` recomputed from `y`, the new `x`, the new `y` (applied as an update).
+struct OptaxMix<T> {
+    b1: T,
+    one_minus_b1: T,
+    c: T,
+    one_minus_c: T,
+}
+
+impl<T: Float> OptaxMix<T> {
+    fn new(b1: f64, c: f64) -> Self {
+        OptaxMix { b1: cast(b1), one_minus_b1: cast(1.0 - b1), c: cast(c), one_minus_c: cast(1.0 - c) }
+    }
+
+    /// Updates `z` and returns the new `y`.
+    #[inline(always)]
+    fn at(&self, y: T, z: &mut T, u: T) -> T {
+        let x_prev = (y - self.one_minus_b1 * *z) / self.b1;
+        *z = *z + u;
+        let x = self.one_minus_c * x_prev + self.c * *z;
+        let y_new = self.b1 * x + self.one_minus_b1 * *z;
+        y + (y_new - y)
+    }
+}
