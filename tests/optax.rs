@@ -102,11 +102,32 @@ fn build(case: &Value) -> Box<dyn Optimizer<f64>> {
             &["learning_rate", "b1", "b2", "eps", "eps_root", "mu_dtype", "weight_decay", "mask", "nesterov"]
         }
         "optax.radam" => &["learning_rate", "b1", "b2", "eps", "eps_root", "threshold", "nesterov"],
+        "optax.contrib.muon" => &[
+            "learning_rate",
+            "ns_coeffs",
+            "ns_steps",
+            "beta",
+            "eps",
+            "weight_decay",
+            "weight_decay_mask",
+            "mu_dtype",
+            "nesterov",
+            "adaptive",
+            "preconditioning",
+            "adam_b1",
+            "adam_b2",
+            "adam_eps_root",
+            "adam_weight_decay",
+            "adam_learning_rate",
+            "muon_weight_dimension_numbers",
+            "consistent_rms",
+        ],
         n => panic!("no builder for {n}"),
     };
     for (k, v) in h.as_object().unwrap() {
         assert!(allowed.contains(&&k[..]), "{}: unknown keyword {k}", case["id"]);
-        if ["mask", "mu_dtype", "accumulator_dtype"].contains(&&k[..]) {
+        let muon_none = name == "optax.contrib.muon" && ["weight_decay_mask", "muon_weight_dimension_numbers"].contains(&&k[..]);
+        if muon_none || ["mask", "mu_dtype", "accumulator_dtype"].contains(&&k[..]) {
             assert!(v.is_null(), "{}: {k} must be None", case["id"]);
         }
     }
@@ -242,8 +263,46 @@ fn build(case: &Value) -> Box<dyn Optimizer<f64>> {
                 .threshold(num("threshold"))
                 .nesterov(flag("nesterov")),
         ),
+        "optax.contrib.muon" => Box::new(optax_muon(case)),
         _ => unreachable!(),
     }
+}
+
+/// `optax.contrib.muon` from a case's resolved keywords (the AdamW branch is for non-2-D
+/// parameters, which these cases do not have).
+fn optax_muon(case: &Value) -> Muon<f64> {
+    let h = &case["hyper_resolved"];
+    let num = |k: &str| common::f(&h[k]);
+    let shape: Vec<usize> = case["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+    let precond = match h["preconditioning"].as_str().unwrap() {
+        "frobenius" => Preconditioning::Frobenius,
+        "spectral" => Preconditioning::Spectral,
+        "aol" => Preconditioning::Aol,
+        "schatten" => Preconditioning::Schatten,
+        p => panic!("unknown preconditioning {p}"),
+    };
+    let mut o = Muon::new(num("learning_rate"))
+        .form(Form::Optax)
+        .shape(&shape)
+        .ns_steps(h["ns_steps"].as_u64().unwrap() as usize)
+        .momentum(num("beta"))
+        .eps(num("eps"))
+        .weight_decay(num("weight_decay"))
+        .nesterov(h["nesterov"].as_bool().unwrap())
+        .adaptive(h["adaptive"].as_bool().unwrap())
+        .preconditioning(precond)
+        .consistent_rms(h["consistent_rms"].as_f64());
+    let c = h["ns_coeffs"].as_array().unwrap();
+    if c[0].is_array() {
+        let rows: Vec<[f64; 3]> = c.iter().map(|r| {
+            let r = common::floats(r);
+            [r[0], r[1], r[2]]
+        }).collect();
+        o = o.ns_coeffs(&rows);
+    } else {
+        o = o.ns_coefficients(common::f(&c[0]), common::f(&c[1]), common::f(&c[2]));
+    }
+    o
 }
 
 fn replay(case: &Value, opt: &mut dyn Optimizer<f64>) -> f64 {
@@ -282,6 +341,7 @@ fn optax_rules_match_their_recordings() {
         "optax_adamaxw.json",
         "optax_nadamw.json",
         "optax_radam.json",
+        "optax_contrib_muon.json",
     ];
     let mut results = Vec::new();
     for file in files {

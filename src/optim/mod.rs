@@ -51,7 +51,7 @@ pub use lamb::Lamb;
 pub use lars::Lars;
 pub use lbfgs::{Lbfgs, LineSearch};
 pub use lion::Lion;
-pub use muon::{AdjustLr, Muon};
+pub use muon::{AdjustLr, Muon, Preconditioning};
 pub use nadam::NAdam;
 pub use novograd::NovoGrad;
 pub use optimistic_gd::OptimisticGd;

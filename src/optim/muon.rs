@@ -1,4 +1,5 @@
-//! Muon: `torch.optim.Muon`, momentum orthogonalized by a Newton–Schulz iteration.
+//! Muon: `torch.optim.Muon` and `optax.contrib.muon`, momentum orthogonalized by a
+//! Newton–Schulz iteration.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -6,8 +7,8 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use crate::gemm::{gemm, Mat};
-use crate::kernel::{self, cast, sqrt, sum_sq, to_f64, Common, Lerp};
-use crate::optim::{impl_optimizer, momentum_is, Progress, Rule};
+use crate::kernel::{self, cast, optax_bias_correction, sqrt, sum_sq, to_f64, Common, Lerp};
+use crate::optim::{form_setters, impl_optimizer, momentum_is, Form, Progress, Rule};
 use crate::state::Buf;
 use crate::Error;
 
@@ -22,6 +23,24 @@ pub enum AdjustLr {
     MatchRmsAdamW,
     /// `sqrt(m/n)` (`"spectral_unclamped"`).
     SpectralUnclamped,
+}
+
+/// How the optax form of [`Muon`] scales the matrix before (and in the first step of) the
+/// Newton–Schulz iteration: optax's `preconditioning`. `A = X X^T` below.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Preconditioning {
+    /// `X / (norm_F(X) + eps)` (optax's `"frobenius"`, the default).
+    #[default]
+    Frobenius,
+    /// `X / (sigma_max(X) + eps)`, the largest singular value (`"spectral"`).
+    Spectral,
+    /// In the first iteration `s_i = 1/sqrt(max(sum_j |A_ij|, eps))`, `X = diag(s) X`,
+    /// `A = diag(s) A diag(s)` (almost-orthogonal-layer rescaling, `"aol"`).
+    Aol,
+    /// In the first iteration `s = 1/sqrt(max(norm_F(A), eps))`, `X = s X`, `A = s^2 A`
+    /// (`"schatten"`).
+    Schatten,
 }
 
 /// Muon: `torch.optim.Muon` (`torch/optim/_muon.py::_single_tensor_muon`), for the 2-D weight
@@ -53,6 +72,27 @@ pub enum AdjustLr {
 /// matrix product then allocates `matrixmultiply`'s packing buffer (three a Newton–Schulz
 /// iteration), the one exception to this crate's no-allocation-after-the-first-step rule.
 ///
+/// **optax form.** With [`form(Form::Optax)`](Muon::form) the rule is `optax.contrib.muon` on a
+/// 2-D parameter (`scale_by_muon`, `scale_by_shape`, `add_decayed_weights`, `scale(-lr)`):
+///
+/// ```text
+/// mu  = (1 - momentum)*g + momentum*mu
+/// u   = nesterov ? momentum*(mu/(1 - momentum^(t+1))) + (1 - momentum)*(g/(1 - momentum^t))
+///                : mu/(1 - momentum^t)
+/// X   = m > n ? u^T : u
+/// X   = preconditioned X (Preconditioning; Frobenius: X/(norm_F(X) + eps))
+/// per row (a, b, c) of ns_coeffs (or ns_steps times ns_coefficients):
+///       A = X X^T;  X = a*X + (b*A + c*(A A)) X
+/// O   = m > n ? X^T : X
+/// if adaptive: O = <u, O>_F * O
+/// s   = consistent_rms ? sqrt(max(m, n))*consistent_rms : sqrt(max(1, n/m))
+/// p   = p + (-lr)*(s*O + weight_decay*p)
+/// ```
+///
+/// optax's defaults differ from torch's: eps 1e-8 added to the norm (torch: `max(norm, 1e-7)`),
+/// weight decay 0 applied as `-lr*wd*p`, and the width scale `sqrt(max(1, n/m))` of
+/// `fan_out/fan_in` (torch's `Original` is `sqrt(max(1, m/n))`).
+///
 /// Reference: Jordan et al. (2024), "Muon: An optimizer for hidden layers in neural networks";
 /// Liu et al. (2025), "Muon is Scalable for LLM Training".
 ///
@@ -81,16 +121,27 @@ pub struct Muon<T> {
     ns_steps: usize,
     adjust_lr_fn: AdjustLr,
     shape: Option<Vec<usize>>,
+    #[cfg_attr(feature = "serde", serde(default))]
+    form: Form,
+    #[cfg_attr(feature = "serde", serde(default))]
+    ns_table: Option<Vec<[f64; 3]>>,
+    #[cfg_attr(feature = "serde", serde(default))]
+    adaptive: bool,
+    #[cfg_attr(feature = "serde", serde(default))]
+    preconditioning: Preconditioning,
+    #[cfg_attr(feature = "serde", serde(default))]
+    consistent_rms: Option<f64>,
     progress: Progress,
     momentum_buffer: Buf<T>,
-    /// Scratch of the iteration: `X`, the next `X`, `G = X X^T`, `B`.
+    /// Scratch of the iteration: `X`, the next `X`, `G = X X^T`, `B`, and the momentum `u`
+    /// kept for the adaptive form's `<u, O>`.
     #[cfg_attr(feature = "serde", serde(skip, default = "no_scratch"))]
-    scratch: [Vec<T>; 4],
+    scratch: [Vec<T>; 5],
 }
 
 /// Empty scratch buffers (sized by the first step).
-fn no_scratch<T>() -> [Vec<T>; 4] {
-    [Vec::new(), Vec::new(), Vec::new(), Vec::new()]
+fn no_scratch<T>() -> [Vec<T>; 5] {
+    [Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new()]
 }
 
 impl<T: Float> Muon<T> {
@@ -111,6 +162,11 @@ impl<T: Float> Muon<T> {
             ns_steps: 5,
             adjust_lr_fn: AdjustLr::Original,
             shape: None,
+            form: Form::Torch,
+            ns_table: None,
+            adaptive: false,
+            preconditioning: Preconditioning::Frobenius,
+            consistent_rms: None,
             progress: Progress::default(),
             momentum_buffer: Buf::new(),
             scratch: no_scratch(),
@@ -234,9 +290,115 @@ impl<T: Float> Muon<T> {
         self.common.check_finite
     }
 
+    form_setters!(
+        Muon,
+        "torch.optim.Muon",
+        "optax.contrib.muon",
+        "`momentum` (optax's `beta`) 0.95, `nesterov` true, `eps` 1e-8, `weight_decay` 0, `ns_coefficients` (3.4445, -4.775, 2.0315), `ns_steps` 5, `adaptive` false, [`Preconditioning::Frobenius`], `consistent_rms` None; `adjust_lr_fn` has no optax keyword"
+    );
+
+    fn optax_defaults(mut self) -> Self {
+        self.eps = 1e-8;
+        self.weight_decay = 0.0;
+        self
+    }
+
+    /// optax's `ns_coeffs` table (optax form only): one Newton–Schulz iteration per row
+    /// `[a, b, c]`, replacing [`ns_coefficients`](Muon::ns_coefficients) and
+    /// [`ns_steps`](Muon::ns_steps) (optax's presets such as `"dion"` resolve to such rows).
+    ///
+    /// ```
+    /// use gradus::{Form, Muon};
+    /// let rows = [[3.4445, -4.775, 2.0315], [1.5, -0.5, 0.0]];
+    /// let opt = Muon::<f64>::new(0.02).form(Form::Optax).ns_coeffs(&rows);
+    /// assert_eq!(opt.get_ns_coeffs(), Some(rows.to_vec()));
+    /// ```
+    pub fn ns_coeffs(mut self, rows: &[[T; 3]]) -> Self {
+        self.ns_table = Some(rows.iter().map(|r| r.map(to_f64)).collect());
+        self
+    }
+
+    /// The table set by [`ns_coeffs`](Muon::ns_coeffs) (default `None`).
+    ///
+    /// ```
+    /// assert_eq!(gradus::Muon::<f64>::new(0.02).get_ns_coeffs(), None);
+    /// ```
+    pub fn get_ns_coeffs(&self) -> Option<Vec<[T; 3]>> {
+        self.ns_table.as_ref().map(|t| t.iter().map(|r| r.map(cast)).collect())
+    }
+
+    /// optax's `adaptive` (optax form only): scale the orthogonalized update by `<u, O>`, the
+    /// dual norm of the momentum (default `false`).
+    ///
+    /// ```
+    /// let opt = gradus::Muon::<f64>::new(0.02).form(gradus::Form::Optax).adaptive(true);
+    /// assert!(opt.get_adaptive());
+    /// ```
+    pub fn adaptive(mut self, adaptive: bool) -> Self {
+        self.adaptive = adaptive;
+        self
+    }
+
+    /// The value set by [`adaptive`](Muon::adaptive).
+    ///
+    /// ```
+    /// assert!(!gradus::Muon::<f64>::new(0.02).get_adaptive());
+    /// ```
+    pub fn get_adaptive(&self) -> bool {
+        self.adaptive
+    }
+
+    /// optax's `preconditioning` (optax form only; default [`Preconditioning::Frobenius`]).
+    ///
+    /// ```
+    /// use gradus::{Form, Muon, Preconditioning};
+    /// let opt = Muon::<f64>::new(0.02).form(Form::Optax).preconditioning(Preconditioning::Aol);
+    /// assert_eq!(opt.get_preconditioning(), Preconditioning::Aol);
+    /// ```
+    pub fn preconditioning(mut self, preconditioning: Preconditioning) -> Self {
+        self.preconditioning = preconditioning;
+        self
+    }
+
+    /// The value set by [`preconditioning`](Muon::preconditioning).
+    ///
+    /// ```
+    /// assert_eq!(gradus::Muon::<f64>::new(0.02).get_preconditioning(), gradus::Preconditioning::Frobenius);
+    /// ```
+    pub fn get_preconditioning(&self) -> Preconditioning {
+        self.preconditioning
+    }
+
+    /// optax's `consistent_rms` (optax form only): `Some(r)` scales the update by
+    /// `sqrt(max(m, n))*r` instead of `sqrt(max(1, n/m))` (default `None`).
+    ///
+    /// ```
+    /// let opt = gradus::Muon::<f64>::new(0.02).form(gradus::Form::Optax).consistent_rms(Some(0.2));
+    /// assert_eq!(opt.get_consistent_rms(), Some(0.2));
+    /// ```
+    pub fn consistent_rms(mut self, consistent_rms: Option<T>) -> Self {
+        self.consistent_rms = consistent_rms.map(to_f64);
+        self
+    }
+
+    /// The value set by [`consistent_rms`](Muon::consistent_rms).
+    ///
+    /// ```
+    /// assert_eq!(gradus::Muon::<f64>::new(0.02).get_consistent_rms(), None);
+    /// ```
+    pub fn get_consistent_rms(&self) -> Option<T> {
+        self.consistent_rms.map(cast)
+    }
+
     /// The learning-rate ratio of an `m x n` matrix.
     fn ratio(&self, m: usize, n: usize) -> f64 {
         let (a, b) = (m as f64, n as f64);
+        if self.form == Form::Optax {
+            return match self.consistent_rms {
+                Some(r) => sqrt(f64::max(a, b)) * r,
+                None => sqrt(f64::max(1.0, b / a)),
+            };
+        }
         match self.adjust_lr_fn {
             AdjustLr::Original => sqrt(f64::max(1.0, a / b)),
             AdjustLr::MatchRmsAdamW => 0.2 * sqrt(f64::max(a, b)),
@@ -257,6 +419,30 @@ impl<T: Float + Send + Sync + 'static> Rule<T> for Muon<T> {
         kernel::finite("ns_coefficients.1", b)?;
         kernel::finite("ns_coefficients.2", c)?;
         kernel::require(self.ns_steps < 100, "ns_steps", self.ns_steps as f64, "fewer than 100 (as torch requires)")?;
+        if let Some(rows) = &self.ns_table {
+            for r in rows {
+                for &v in r {
+                    kernel::finite("ns_coeffs", v)?;
+                }
+            }
+        }
+        if let Some(r) = self.consistent_rms {
+            kernel::finite("consistent_rms", r)?;
+        }
+        if self.form == Form::Optax {
+            kernel::require(
+                self.adjust_lr_fn == AdjustLr::Original,
+                "adjust_lr_fn",
+                1.0,
+                "its default: optax.contrib.muon scales by consistent_rms or sqrt(max(1, n/m))",
+            )?;
+        } else {
+            let expected = "its default: an optax.contrib.muon keyword, for form(Form::Optax) only";
+            kernel::require(self.ns_table.is_none(), "ns_coeffs", 1.0, expected)?;
+            kernel::require(!self.adaptive, "adaptive", 1.0, expected)?;
+            kernel::require(self.preconditioning == Preconditioning::Frobenius, "preconditioning", 1.0, expected)?;
+            kernel::require(self.consistent_rms.is_none(), "consistent_rms", self.consistent_rms.unwrap_or(0.0), expected)?;
+        }
         match self.shape.as_deref() {
             None => Err(Error::MissingShape { rule: "Muon" }),
             Some(s) if s.len() != 2 => Err(Error::InvalidHyperparameter {
@@ -282,34 +468,63 @@ impl<T: Float + Send + Sync + 'static> Rule<T> for Muon<T> {
             Some(&[m, n]) => (m, n),
             _ => unreachable!("validated: a 2-D shape"),
         };
-        self.progress.begin(params.len());
+        let t = self.progress.begin(params.len());
         self.momentum_buffer.ensure(params, T::zero());
         let (rows, cols) = if m > n { (n, m) } else { (m, n) };
-        let decay: T = cast(1.0 - self.common.lr * self.weight_decay);
-        let step: T = cast(-(self.common.lr * self.ratio(m, n)));
-        for (buf, size) in self.scratch.iter_mut().zip([rows * cols, rows * cols, rows * rows, rows * rows]) {
+        let optax = self.form == Form::Optax;
+        let ratio = self.ratio(m, n);
+        let kept = if self.adaptive { rows * cols } else { 0 };
+        for (buf, size) in self.scratch.iter_mut().zip([rows * cols, rows * cols, rows * rows, rows * rows, kept]) {
             if buf.len() != size {
                 *buf = vec![T::zero(); size];
             }
         }
-        let [x, next, gram, b_mat] = &mut self.scratch;
+        let [x, next, gram, b_mat, u0] = &mut self.scratch;
         // momentum, then the matrix to orthogonalize, laid out wide (rows <= cols)
-        let ema = Lerp::<T>::new(1.0 - self.momentum);
-        let mix = Lerp::<T>::new(self.momentum);
         let buf = self.momentum_buffer.get_mut();
-        for (k, (b, &g)) in buf.iter_mut().zip(grads).enumerate() {
-            *b = ema.at::<false>(*b, g);
-            let u = if self.nesterov { mix.at::<false>(g, *b) } else { *b };
-            let (i, j) = (k / n, k % n);
-            x[if m > n { j * cols + i } else { k }] = u;
+        let at = |k: usize| if m > n { (k % n) * cols + k / n } else { k };
+        if optax {
+            let beta = self.momentum;
+            let (b, omb): (T, T) = (cast(beta), cast(1.0 - beta));
+            let bc: T = cast(optax_bias_correction(beta, t));
+            let bc_next: T = cast(optax_bias_correction(beta, t.saturating_add(1)));
+            for (k, (mu, &g)) in buf.iter_mut().zip(grads).enumerate() {
+                *mu = omb * g + b * *mu;
+                x[at(k)] = if self.nesterov { b * (*mu / bc_next) + omb * (g / bc) } else { *mu / bc };
+            }
+        } else {
+            let ema = Lerp::<T>::new(1.0 - self.momentum);
+            let mix = Lerp::<T>::new(self.momentum);
+            for (k, (b, &g)) in buf.iter_mut().zip(grads).enumerate() {
+                *b = ema.at::<false>(*b, g);
+                x[at(k)] = if self.nesterov { mix.at::<false>(g, *b) } else { *b };
+            }
         }
-        let norm: T = cast(sqrt(sum_sq(x)));
-        let scale = norm.max(cast(self.eps));
-        x.iter_mut().for_each(|v| *v = *v / scale);
-        let (a, b, c) = self.ns_coefficients;
-        let (a, b, c): (T, T, T) = (cast(a), cast(b), cast(c));
-        for _ in 0..self.ns_steps {
-            gemm(rows, cols, rows, T::one(), Mat::rows(x, cols), Mat::transposed(x, cols), T::zero(), gram);
+        // the dual norm <u, O> of the adaptive form needs u after the iteration
+        if self.adaptive {
+            u0.copy_from_slice(x);
+        }
+        let eps: T = cast(self.eps);
+        let first_scaled = if optax {
+            precondition(self.preconditioning, rows, cols, eps, x, gram, b_mat)
+        } else {
+            let norm: T = cast(sqrt(sum_sq(x)));
+            let scale = norm.max(eps);
+            x.iter_mut().for_each(|v| *v = *v / scale);
+            false
+        };
+        let default = [self.ns_coefficients.0, self.ns_coefficients.1, self.ns_coefficients.2];
+        let table: &[[f64; 3]] = match &self.ns_table {
+            Some(rows) if optax => rows,
+            _ => core::slice::from_ref(&default),
+        };
+        let steps = if optax && self.ns_table.is_some() { table.len() } else { self.ns_steps };
+        for it in 0..steps {
+            let [a, b, c] = if table.len() == 1 { table[0] } else { table[it] };
+            let (a, b, c): (T, T, T) = (cast(a), cast(b), cast(c));
+            if !(it == 0 && first_scaled) {
+                gemm(rows, cols, rows, T::one(), Mat::rows(x, cols), Mat::transposed(x, cols), T::zero(), gram);
+            }
             // B = c*(G G) + b*G
             b_mat.copy_from_slice(gram);
             gemm(rows, rows, rows, c, Mat::rows(gram, rows), Mat::rows(gram, rows), b, b_mat);
@@ -318,10 +533,23 @@ impl<T: Float + Send + Sync + 'static> Rule<T> for Muon<T> {
             gemm(rows, rows, cols, T::one(), Mat::rows(b_mat, rows), Mat::rows(x, cols), a, next);
             core::mem::swap(x, next);
         }
-        for (k, p) in params.iter_mut().enumerate() {
-            let (i, j) = (k / n, k % n);
-            let o = x[if m > n { j * cols + i } else { k }];
-            *p = *p * decay + step * o;
+        let dual = if self.adaptive {
+            u0.iter().zip(x.iter()).fold(T::zero(), |acc, (&u, &o)| acc + u * o)
+        } else {
+            T::one()
+        };
+        if optax {
+            let (neg_lr, s, wd): (T, T, T) = (cast(-self.common.lr), cast(ratio), cast(self.weight_decay));
+            for (k, p) in params.iter_mut().enumerate() {
+                let o = dual * x[at(k)];
+                *p = *p + neg_lr * (s * o + wd * *p);
+            }
+        } else {
+            let decay: T = cast(1.0 - self.common.lr * self.weight_decay);
+            let step: T = cast(-(self.common.lr * ratio));
+            for (k, p) in params.iter_mut().enumerate() {
+                *p = *p * decay + step * x[at(k)];
+            }
         }
     }
 
@@ -338,3 +566,97 @@ impl<T: Float + Send + Sync + 'static> Rule<T> for Muon<T> {
 }
 
 impl_optimizer!(Muon, 'static);
+
+/// The largest eigenvalue of the symmetric `n x n` matrix `a` (destroyed), by cyclic Jacobi
+/// rotations until the off-diagonal part vanishes at the working precision.
+fn largest_eigenvalue<T: Float>(a: &mut [T], n: usize) -> T {
+    for _sweep in 0..64 {
+        let mut off = T::zero();
+        for i in 0..n {
+            for j in (i + 1)..n {
+                off = off + a[i * n + j] * a[i * n + j];
+            }
+        }
+        let diag = (0..n).fold(T::zero(), |acc, i| acc + a[i * n + i] * a[i * n + i]);
+        if off <= diag * T::epsilon() * T::epsilon() {
+            break;
+        }
+        for p in 0..n {
+            for q in (p + 1)..n {
+                let apq = a[p * n + q];
+                if apq == T::zero() {
+                    continue;
+                }
+                let theta = (a[q * n + q] - a[p * n + p]) / (apq + apq);
+                let sign = if theta >= T::zero() { T::one() } else { -T::one() };
+                let t = sign / (theta.abs() + (theta * theta + T::one()).sqrt());
+                let c = T::one() / (t * t + T::one()).sqrt();
+                let s = t * c;
+                for k in 0..n {
+                    let (akp, akq) = (a[k * n + p], a[k * n + q]);
+                    a[k * n + p] = c * akp - s * akq;
+                    a[k * n + q] = s * akp + c * akq;
+                }
+                for k in 0..n {
+                    let (apk, aqk) = (a[p * n + k], a[q * n + k]);
+                    a[p * n + k] = c * apk - s * aqk;
+                    a[q * n + k] = s * apk + c * aqk;
+                }
+            }
+        }
+    }
+    (0..n).fold(T::neg_infinity(), |acc, i| acc.max(a[i * n + i]))
+}
+
+/// The optax form's preconditioning of the wide `rows x cols` matrix `x`. Returns `true` when
+/// it left the first iteration's `A = X X^T` (rescaled) in `gram`.
+fn precondition<T: Float + 'static>(
+    kind: Preconditioning,
+    rows: usize,
+    cols: usize,
+    eps: T,
+    x: &mut [T],
+    gram: &mut [T],
+    spare: &mut [T],
+) -> bool {
+    match kind {
+        Preconditioning::Frobenius => {
+            let norm: T = cast(sqrt(sum_sq(x)));
+            let d = norm + eps;
+            x.iter_mut().for_each(|v| *v = *v / d);
+            false
+        }
+        Preconditioning::Spectral => {
+            gemm(rows, cols, rows, T::one(), Mat::rows(x, cols), Mat::transposed(x, cols), T::zero(), gram);
+            let sigma = largest_eigenvalue(gram, rows).max(T::zero()).sqrt();
+            let d = sigma + eps;
+            x.iter_mut().for_each(|v| *v = *v / d);
+            false
+        }
+        Preconditioning::Aol => {
+            gemm(rows, cols, rows, T::one(), Mat::rows(x, cols), Mat::transposed(x, cols), T::zero(), gram);
+            let scale = &mut spare[..rows];
+            for (i, s) in scale.iter_mut().enumerate() {
+                let sum = gram[i * rows..(i + 1) * rows].iter().fold(T::zero(), |acc, v| acc + v.abs());
+                *s = T::one() / sum.max(eps).sqrt();
+            }
+            for (i, &si) in scale.iter().enumerate() {
+                x[i * cols..(i + 1) * cols].iter_mut().for_each(|v| *v = *v * si);
+                for (a, &sj) in gram[i * rows..(i + 1) * rows].iter_mut().zip(scale.iter()) {
+                    *a = *a * (si * sj);
+                }
+            }
+            true
+        }
+        Preconditioning::Schatten => {
+            gemm(rows, cols, rows, T::one(), Mat::rows(x, cols), Mat::transposed(x, cols), T::zero(), gram);
+            let norm: T = cast(sqrt(sum_sq(gram)));
+            let s = T::one() / norm.max(eps).sqrt();
+            x.iter_mut().for_each(|v| *v = *v * s);
+            let s2 = s * s;
+            gram.iter_mut().for_each(|v| *v = *v * s2);
+            true
+        }
+    }
+}
+

@@ -258,7 +258,20 @@ pub fn problem_grad<T: num_traits::Float>(case: &Value, k: usize, x: &[T], g: &m
             g[0] = (c(-2.0) * (c(1.0) - px)) - ((c(400.0) * px) * t);
             g[1] = c(200.0) * t;
         }
-        "fixed_grads" => {
+        "matrix_quadratic" => {
+            // g = A * X elementwise: the recorded `A`, or optax's A_ij = 0.5*(1 + ((2i + 3j) mod 7))
+            let a: Vec<f64> = match case.get("A") {
+                Some(a) => floats(a),
+                None => {
+                    let cols = case["shape"][1].as_u64().unwrap() as usize;
+                    (0..x.len()).map(|k| 0.5 * (1 + (2 * (k / cols) + 3 * (k % cols)) % 7) as f64).collect()
+                }
+            };
+            for i in 0..x.len() {
+                g[i] = c(a[i]) * x[i];
+            }
+        }
+        "fixed_grads" | "matrix_fixed" => {
             let row = &case["grads"][k];
             for i in 0..x.len() {
                 g[i] = c(f(&row[i]));
