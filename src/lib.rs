@@ -185,9 +185,9 @@ pub use minimize::{minimize, MinimizeOptions, MinimizeReport};
 pub use model::{check_backward, check_gradient, loss_gradient, Gradient, GradientCheck, Linear, Logistic, Network};
 pub use optim::{
     AdEmaMix, AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Adan, AdjustLr, Adopt, Asgd, Form, Fromage,
-    Lamb, Lars, Lbfgs, LineSearch, Lion, Muon, NAdam, NovoGrad, OptimisticGd, PolyakSgd, PolyakVariant, Preconditioning,
-    Prodigy, RAdam,
-    RmsProp, Rprop, ScheduleFreeAdamW, ScheduleFreeSgd, Sgd, SignSgd, SimplifiedAdEmaMix, Sm3, SparseAdam, Yogi,
+    Lamb, Lars, Lbfgs, LineSearch, Lion, Muon, NAdam, NovoGrad, OptimisticGd, PolyakSgd, PolyakVariant,
+    Preconditioning, Prodigy, RAdam, RmsProp, Rprop, ScheduleFreeAdamW, ScheduleFreeSgd, Sgd, SignSgd,
+    SimplifiedAdEmaMix, Sm3, SparseAdam, Yogi,
 };
 pub use optimizer::Optimizer;
 pub use schedule::{

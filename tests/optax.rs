@@ -122,11 +122,26 @@ fn build(case: &Value) -> Box<dyn Optimizer<f64>> {
             "muon_weight_dimension_numbers",
             "consistent_rms",
         ],
+        "optax.adafactor" => &[
+            "learning_rate",
+            "min_dim_size_to_factor",
+            "decay_rate",
+            "decay_offset",
+            "multiply_by_parameter_scale",
+            "clipping_threshold",
+            "momentum",
+            "dtype_momentum",
+            "weight_decay_rate",
+            "eps",
+            "factored",
+            "weight_decay_mask",
+        ],
         n => panic!("no builder for {n}"),
     };
     for (k, v) in h.as_object().unwrap() {
         assert!(allowed.contains(&&k[..]), "{}: unknown keyword {k}", case["id"]);
-        let muon_none = name == "optax.contrib.muon" && ["weight_decay_mask", "muon_weight_dimension_numbers"].contains(&&k[..]);
+        let muon_none = ["optax.contrib.muon", "optax.adafactor"].contains(&name)
+            && ["weight_decay_mask", "muon_weight_dimension_numbers"].contains(&&k[..]);
         if muon_none || ["mask", "mu_dtype", "accumulator_dtype"].contains(&&k[..]) {
             assert!(v.is_null(), "{}: {k} must be None", case["id"]);
         }
@@ -264,6 +279,7 @@ fn build(case: &Value) -> Box<dyn Optimizer<f64>> {
                 .nesterov(flag("nesterov")),
         ),
         "optax.contrib.muon" => Box::new(optax_muon(case)),
+        "optax.adafactor" => Box::new(optax_adafactor(case)),
         _ => unreachable!(),
     }
 }
@@ -294,13 +310,42 @@ fn optax_muon(case: &Value) -> Muon<f64> {
         .consistent_rms(h["consistent_rms"].as_f64());
     let c = h["ns_coeffs"].as_array().unwrap();
     if c[0].is_array() {
-        let rows: Vec<[f64; 3]> = c.iter().map(|r| {
-            let r = common::floats(r);
-            [r[0], r[1], r[2]]
-        }).collect();
+        let rows: Vec<[f64; 3]> = c
+            .iter()
+            .map(|r| {
+                let r = common::floats(r);
+                [r[0], r[1], r[2]]
+            })
+            .collect();
         o = o.ns_coeffs(&rows);
     } else {
         o = o.ns_coefficients(common::f(&c[0]), common::f(&c[1]), common::f(&c[2]));
+    }
+    o
+}
+
+/// `optax.adafactor` from a case's resolved keywords.
+fn optax_adafactor(case: &Value) -> Adafactor<f64> {
+    let h = &case["hyper_resolved"];
+    let num = |k: &str| common::f(&h[k]);
+    let lr = h["learning_rate"].as_f64().unwrap_or(1.0);
+    let mut o = Adafactor::new(lr)
+        .form(Form::Optax)
+        .min_dim_size_to_factor(h["min_dim_size_to_factor"].as_u64().unwrap() as usize)
+        .decay_rate(num("decay_rate"))
+        .decay_offset(h["decay_offset"].as_u64().unwrap())
+        .multiply_by_parameter_scale(h["multiply_by_parameter_scale"].as_bool().unwrap())
+        .d(h["clipping_threshold"].as_f64().unwrap_or(f64::INFINITY))
+        .momentum(h["momentum"].as_f64())
+        .weight_decay_rate(h["weight_decay_rate"].as_f64())
+        .eps(Some(num("eps")), 1e-3)
+        .factored(h["factored"].as_bool().unwrap());
+    if h["momentum"].is_number() {
+        assert_eq!(h["dtype_momentum"], "float64", "{}: a float32 momentum is not recorded", case["id"]);
+    }
+    if let Some(shape) = case["shape"].as_array() {
+        let shape: Vec<usize> = shape.iter().map(|d| d.as_u64().unwrap() as usize).collect();
+        o = o.shape(&shape);
     }
     o
 }
@@ -342,6 +387,7 @@ fn optax_rules_match_their_recordings() {
         "optax_nadamw.json",
         "optax_radam.json",
         "optax_contrib_muon.json",
+        "optax_adafactor.json",
     ];
     let mut results = Vec::new();
     for file in files {
@@ -455,4 +501,58 @@ fn polyak_sgd_matches_optax_and_needs_the_loss() {
     assert_eq!(opt.step(&mut p, &[1.0]), Err(Error::LossRequired { rule: "PolyakSgd" }));
     assert!(matches!(opt.step_with_loss(&mut p, &[1.0], f64::NAN), Err(Error::NonFiniteLoss { .. })));
     assert_eq!(p, [1.0]);
+}
+
+#[test]
+fn muon_preconditionings_agree_on_a_rank_one_matrix() {
+    // for a rank-one momentum sigma_max = norm_F, and norm_F(X X^T) = norm_F(X)^2: the spectral
+    // and Schatten scalings are the Frobenius one (eps aside), so the steps agree to rounding
+    let u = [1.0, -2.0, 0.5, 3.0];
+    let v = [0.3, -1.0, 2.0, 0.7, -0.4, 1.1];
+    let g: Vec<f64> = (0..24).map(|k| u[k / 6] * v[k % 6]).collect();
+    let run = |p: Preconditioning| {
+        let mut opt = Muon::new(0.02).form(Form::Optax).shape(&[4, 6]).eps(0.0).preconditioning(p);
+        let mut x = vec![0.5; 24];
+        for _ in 0..3 {
+            opt.step(&mut x, &g).unwrap();
+        }
+        x
+    };
+    let base = run(Preconditioning::Frobenius);
+    for p in [Preconditioning::Spectral, Preconditioning::Schatten] {
+        let e = common::rel_err(&run(p), &base);
+        assert!(e < 1e-12, "{p:?}: {e:.2e}");
+    }
+    // the AOL scaling differs in general, but still orthogonalizes towards the same sign pattern
+    let aol = run(Preconditioning::Aol);
+    assert!(aol.iter().zip(&base).all(|(a, b)| (a - 0.5).signum() == (b - 0.5).signum()));
+    // the optax-only settings are errors in the torch form
+    let torch = Muon::<f64>::new(0.02).shape(&[4, 6]).preconditioning(Preconditioning::Spectral);
+    assert!(matches!(torch.validate(), Err(Error::InvalidHyperparameter { name: "preconditioning", .. })));
+}
+
+#[test]
+fn optax_forms_reject_settings_without_an_optax_keyword() {
+    let cases: Vec<(Box<dyn Optimizer<f64>>, &str)> = vec![
+        (Box::new(RmsProp::new(0.1).form(Form::Optax).weight_decay(0.1)), "weight_decay"),
+        (Box::new(RmsProp::new(0.1).nesterov(true)), "nesterov"),
+        (Box::new(Adagrad::new(0.1).form(Form::Optax).lr_decay(0.1)), "lr_decay"),
+        (Box::new(RAdam::new(0.1).threshold(6.0)), "threshold"),
+        (Box::new(Adam::new(0.1).bias_correction_nu(false)), "bias_correction_nu"),
+        (Box::new(NAdam::new(0.1).form(Form::Optax).momentum_decay(0.01)), "momentum_decay"),
+        (Box::new(Adamax::new(0.1).form(Form::Optax).maximize(true)), "maximize"),
+        (Box::new(Adafactor::new(0.1).momentum(Some(0.9))), "momentum"),
+        (Box::new(Adafactor::new(0.1).form(Form::Optax).weight_decay(0.1)), "weight_decay"),
+        (Box::new(ScheduleFreeSgd::new(0.1).form(Form::Optax).r(1.0)), "r"),
+    ];
+    for (opt, field) in cases {
+        match opt.validate() {
+            Err(Error::InvalidHyperparameter { name, .. }) => assert_eq!(name, field),
+            other => panic!("{field}: {other:?}"),
+        }
+        let mut p = [1.0, 2.0];
+        let mut opt = opt;
+        assert!(opt.step(&mut p, &[0.1, 0.2]).is_err());
+        assert_eq!(p, [1.0, 2.0]);
+    }
 }

@@ -1,11 +1,12 @@
-//! Adafactor: `torch.optim.Adafactor`, with a factored second moment for matrices.
+//! Adafactor: `torch.optim.Adafactor` and `optax.adafactor`, with a factored second moment
+//! for matrices.
 
 use alloc::vec::Vec;
 
 use num_traits::Float;
 
 use crate::kernel::{self, cast, sqrt, sum_sq, to_f64, Common, Lerp};
-use crate::optim::{common_setters, impl_optimizer, Progress, Rule};
+use crate::optim::{common_setters, form_setters, impl_optimizer, Form, Progress, Rule};
 use crate::state::Buf;
 use crate::Error;
 
@@ -36,6 +37,26 @@ use crate::Error;
 /// the tensor's layout; without one the tensor is a vector. Defaults (torch's): lr 1e-2,
 /// `beta2_decay` -0.8, `eps` (None, 1e-3), `d` 1, `weight_decay` 0.
 ///
+/// **optax form.** With [`form(Form::Optax)`](Adafactor::form) the rule is `optax.adafactor`
+/// (`scale_by_factored_rms`, `clip_by_block_rms`, `scale(lr)`, `scale_by_param_block_rms`,
+/// `ema`, `add_decayed_weights`, `scale(-1)`), with `k` the steps before (0-based):
+///
+/// ```text
+/// beta = 1 - f32(k + 1 - decay_offset)^(-f32(decay_rate))       // in float32, as optax
+/// q    = g*g + eps1
+/// factored (2+ dims, factored, second largest dim >= min_dim_size_to_factor; L the largest
+/// axis, S the second largest):
+///     vS = beta*vS + f32(1 - beta)*mean_L(q);  vL = beta*vL + f32(1 - beta)*mean_S(q)
+///     u  = g * (vS/mean_S(vS))^-0.5 * vL^-0.5
+/// else: v = beta*v + f32(1 - beta)*q;  u = g * v^-0.5
+/// u = u / max(1, rms(u)/d);  u = lr*u;  u = u*max(rms(p), eps2)    // multiply_by_parameter_scale
+/// if momentum: mu = (1 - momentum)*u + momentum*mu;  u = mu
+/// if weight_decay_rate: u = u + weight_decay_rate*p                 // not multiplied by lr
+/// p = p + (-u)
+/// ```
+///
+/// optax's momentum is kept in `T` (its default `dtype_momentum` is float32).
+///
 /// Reference: Shazeer & Stern (2018), "Adafactor: Adaptive Learning Rates with Sublinear Memory
 /// Cost".
 ///
@@ -65,11 +86,104 @@ pub struct Adafactor<T> {
     d: f64,
     weight_decay: f64,
     shape: Option<Vec<usize>>,
+    #[cfg_attr(feature = "serde", serde(default))]
+    optax: OptaxAdafactor,
     progress: Progress,
     /// Vector path: `v` (numel). Matrix path: `r` for every row of every matrix.
     row_var: Buf<T>,
     /// Matrix path: `c` for every column of every matrix.
     col_var: Buf<T>,
+    /// The optax form's momentum (`ema`), with `momentum` set.
+    #[cfg_attr(feature = "serde", serde(default = "Buf::new"))]
+    momentum_buf: Buf<T>,
+    /// The optax form's per-step means (sized by the first step).
+    #[cfg_attr(feature = "serde", serde(skip, default = "Vec::new"))]
+    scratch: Vec<T>,
+}
+
+/// The optax form's settings (`optax.adafactor`'s keywords the torch form does not have).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+struct OptaxAdafactor {
+    form: Form,
+    min_dim_size_to_factor: usize,
+    decay_rate: f64,
+    decay_offset: u64,
+    multiply_by_parameter_scale: bool,
+    momentum: Option<f64>,
+    weight_decay_rate: Option<f64>,
+    factored: bool,
+}
+
+impl Default for OptaxAdafactor {
+    fn default() -> Self {
+        OptaxAdafactor {
+            form: Form::Torch,
+            min_dim_size_to_factor: 128,
+            decay_rate: 0.8,
+            decay_offset: 0,
+            multiply_by_parameter_scale: true,
+            momentum: None,
+            weight_decay_rate: None,
+            factored: true,
+        }
+    }
+}
+
+/// Where element `k` of a tensor lands in optax's factored statistics: `v_row` (the shape
+/// without the largest axis `d0`), `v_col` (without the second largest `d1`) and the mean of
+/// `v_row` over `d1` (without both).
+#[derive(Clone, Copy, Debug)]
+struct Axes {
+    d0: usize,
+    d1: usize,
+}
+
+impl Axes {
+    /// optax's `_factored_dims`: `None` unless factoring applies.
+    fn of(shape: &[usize], factored: bool, min_dim: usize) -> Option<Axes> {
+        if !factored || shape.len() < 2 {
+            return None;
+        }
+        // numpy's argsort of the sizes (ties in axis order); the last two are d1, d0
+        let (mut d0, mut d1) = (usize::MAX, usize::MAX);
+        for a in 0..shape.len() {
+            if d0 == usize::MAX || shape[a] >= shape[d0] {
+                d1 = d0;
+                d0 = a;
+            } else if d1 == usize::MAX || shape[a] >= shape[d1] {
+                d1 = a;
+            }
+        }
+        if shape[d1] < min_dim {
+            return None;
+        }
+        Some(Axes { d0, d1 })
+    }
+
+    /// `(row, col, mean)` indices of element `k`.
+    #[inline]
+    fn index(&self, shape: &[usize], mut k: usize) -> (usize, usize, usize) {
+        let (mut r, mut c, mut m) = (0, 0, 0);
+        let (mut rs, mut cs, mut ms) = (1, 1, 1);
+        for a in (0..shape.len()).rev() {
+            let (size, i) = (shape[a], k % shape[a]);
+            k /= size;
+            if a != self.d0 {
+                r += i * rs;
+                rs *= size;
+            }
+            if a != self.d1 {
+                c += i * cs;
+                cs *= size;
+            }
+            if a != self.d0 && a != self.d1 {
+                m += i * ms;
+                ms *= size;
+            }
+        }
+        (r, c, m)
+    }
 }
 
 /// How a tensor is stepped: `batch` matrices of `m x n`, or a vector (`m = 1`, not factored).
@@ -79,6 +193,56 @@ struct Factoring {
     m: usize,
     n: usize,
     factored: bool,
+}
+
+/// Setters of the optax form's keywords, stored in `self.optax`.
+macro_rules! optax_setters {
+    ($( $(#[$doc:meta])* $name:ident / $getter:ident($arg:ident: $($ty:tt)+) = $ex:expr; )*) => {$(
+        $(#[$doc])*
+        ///
+        /// ```
+        #[doc = concat!("let opt = gradus::Adafactor::<f64>::new(1.0).form(gradus::Form::Optax).", stringify!($name), "(", stringify!($ex), ");")]
+        #[doc = concat!("assert_eq!(opt.", stringify!($getter), "(), ", stringify!($ex), ");")]
+        /// ```
+        pub fn $name(mut self, $arg: $($ty)+) -> Self {
+            self.optax.$arg = optax_store!($($ty)+; $arg);
+            self
+        }
+
+        #[doc = concat!("The value set by [`", stringify!($name), "`](Self::", stringify!($name), ").")]
+        ///
+        /// ```
+        #[doc = concat!("let opt = gradus::Adafactor::<f64>::new(1.0).form(gradus::Form::Optax).", stringify!($name), "(", stringify!($ex), ");")]
+        #[doc = concat!("assert_eq!(opt.", stringify!($getter), "(), ", stringify!($ex), ");")]
+        /// ```
+        pub fn $getter(&self) -> $($ty)+ {
+            optax_load!($($ty)+; self.optax.$arg)
+        }
+    )*};
+}
+
+macro_rules! optax_store {
+    (T; $x:ident) => {
+        to_f64($x)
+    };
+    (Option<T>; $x:ident) => {
+        $x.map(to_f64)
+    };
+    ($t:ty; $x:ident) => {
+        $x
+    };
+}
+
+macro_rules! optax_load {
+    (T; $x:expr) => {
+        cast($x)
+    };
+    (Option<T>; $x:expr) => {
+        $x.map(cast)
+    };
+    ($t:ty; $x:expr) => {
+        $x
+    };
 }
 
 impl<T: Float> Adafactor<T> {
@@ -97,9 +261,12 @@ impl<T: Float> Adafactor<T> {
             d: 1.0,
             weight_decay: 0.0,
             shape: None,
+            optax: OptaxAdafactor::default(),
             progress: Progress::default(),
             row_var: Buf::new(),
             col_var: Buf::new(),
+            momentum_buf: Buf::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -219,6 +386,42 @@ impl<T: Float> Adafactor<T> {
         self.row_var.get().len() + self.col_var.get().len()
     }
 
+    fn optax_defaults(mut self) -> Self {
+        self.eps1 = Some(1e-30);
+        self
+    }
+
+    form_setters!(
+        Adafactor,
+        "torch.optim.Adafactor",
+        "optax.adafactor",
+        "`min_dim_size_to_factor` 128, `decay_rate` 0.8, `decay_offset` 0, `multiply_by_parameter_scale` true, `d` (optax's `clipping_threshold`) 1, `momentum` None, `weight_decay_rate` None, `eps` (Some(1e-30), 1e-3) (optax's `eps` and the fixed parameter-scale floor), `factored` true; `beta2_decay`, `weight_decay` and `maximize` have no optax keyword. optax's `learning_rate=None` is `new(1.0)`";
+        optax.form
+    );
+
+    optax_setters! {
+        /// optax's `min_dim_size_to_factor` (optax form only): a matrix is factored only if its
+        /// second largest dimension is at least this (default 128).
+        min_dim_size_to_factor / get_min_dim_size_to_factor(min_dim_size_to_factor: usize) = 4;
+        /// optax's `decay_rate` (optax form only): the second-moment decay is
+        /// `1 - (k + 1 - decay_offset)^(-decay_rate)`, in float32 (default 0.8).
+        decay_rate / get_decay_rate(decay_rate: T) = 0.5;
+        /// optax's `decay_offset` (optax form only; default 0). The decay is NaN while
+        /// `k + 1 <= decay_offset`, as in optax.
+        decay_offset / get_decay_offset(decay_offset: u64) = 0;
+        /// optax's `multiply_by_parameter_scale` (optax form only): scale the step by
+        /// `max(rms(p), eps2)` (default `true`).
+        multiply_by_parameter_scale / get_multiply_by_parameter_scale(multiply_by_parameter_scale: bool) = false;
+        /// optax's `momentum` (optax form only): an EMA of the updates without debiasing
+        /// (default None).
+        momentum / get_momentum(momentum: Option<T>) = Some(0.9);
+        /// optax's `weight_decay_rate` (optax form only): `+ weight_decay_rate*p`, not
+        /// multiplied by the learning rate (default None).
+        weight_decay_rate / get_weight_decay_rate(weight_decay_rate: Option<T>) = Some(1e-3);
+        /// optax's `factored` (optax form only; default `true`).
+        factored / get_factored(factored: bool) = false;
+    }
+
     common_setters!(Adafactor);
 
     fn factoring(&self, len: usize) -> Factoring {
@@ -234,6 +437,16 @@ impl<T: Float> Adafactor<T> {
 
 impl<T: Float + Send + Sync> Rule<T> for Adafactor<T> {
     fn check_state(&self, n: usize) -> Result<(), Error> {
+        if self.optax.form == Form::Optax {
+            let (rows, cols) = match self.optax_axes(n) {
+                Some((shape, ax)) => (n / shape[ax.d0], n / shape[ax.d1]),
+                None => (n, 0),
+            };
+            crate::optim::state_len("row_var", self.row_var.get().len(), rows)?;
+            crate::optim::state_len("col_var", self.col_var.get().len(), cols)?;
+            let mu = if self.optax.momentum.is_some() { n } else { 0 };
+            return crate::optim::state_len("momentum_buf", self.momentum_buf.get().len(), mu);
+        }
         let f = self.factoring(n);
         let (rows, cols) = if f.factored { (f.batch * f.m, f.batch * f.n) } else { (n, 0) };
         crate::optim::state_len("row_var", self.row_var.get().len(), rows)?;
@@ -252,7 +465,42 @@ impl<T: Float + Send + Sync> Rule<T> for Adafactor<T> {
         }
         kernel::non_negative("eps2", self.eps2)?;
         kernel::positive("d", self.d)?;
-        kernel::non_negative("weight_decay", self.weight_decay)
+        kernel::non_negative("weight_decay", self.weight_decay)?;
+        let o = &self.optax;
+        if o.form == Form::Optax {
+            let expected = "its default: optax.adafactor has no such keyword";
+            kernel::require(self.beta2_decay == -0.8, "beta2_decay", self.beta2_decay, expected)?;
+            kernel::require(self.weight_decay == 0.0, "weight_decay", self.weight_decay, expected)?;
+            kernel::require(!self.common.maximize, "maximize", 1.0, expected)?;
+            kernel::finite("decay_rate", o.decay_rate)?;
+            if let Some(m) = o.momentum {
+                kernel::unit("momentum", m)?;
+            }
+            if let Some(w) = o.weight_decay_rate {
+                kernel::non_negative("weight_decay_rate", w)?;
+            }
+        } else {
+            let expected = "its default: an optax.adafactor keyword, for form(Form::Optax) only";
+            let d = OptaxAdafactor::default();
+            kernel::require(
+                o.min_dim_size_to_factor == d.min_dim_size_to_factor,
+                "min_dim_size_to_factor",
+                o.min_dim_size_to_factor as f64,
+                expected,
+            )?;
+            kernel::require(o.decay_rate == d.decay_rate, "decay_rate", o.decay_rate, expected)?;
+            kernel::require(o.decay_offset == 0, "decay_offset", o.decay_offset as f64, expected)?;
+            kernel::require(o.multiply_by_parameter_scale, "multiply_by_parameter_scale", 0.0, expected)?;
+            kernel::require(o.momentum.is_none(), "momentum", o.momentum.unwrap_or(0.0), expected)?;
+            kernel::require(
+                o.weight_decay_rate.is_none(),
+                "weight_decay_rate",
+                o.weight_decay_rate.unwrap_or(0.0),
+                expected,
+            )?;
+            kernel::require(o.factored, "factored", 0.0, expected)?;
+        }
+        Ok(())
     }
 
     fn check_input(&self, len: usize) -> Result<(), Error> {
@@ -267,6 +515,9 @@ impl<T: Float + Send + Sync> Rule<T> for Adafactor<T> {
     }
 
     fn update(&mut self, params: &mut [T], grads: &[T]) {
+        if self.optax.form == Form::Optax {
+            return self.optax_update(params, grads);
+        }
         let len = params.len();
         let t = self.progress.begin(len) as f64;
         let f = self.factoring(len);
@@ -361,11 +612,126 @@ impl<T: Float + Send + Sync> Rule<T> for Adafactor<T> {
     fn clear(&mut self) {
         self.row_var.free();
         self.col_var.free();
+        self.momentum_buf.free();
     }
 
     fn set_shape(&mut self, shape: &[usize]) {
         self.shape = Some(shape.to_vec());
     }
+}
+
+impl<T: Float + Send + Sync> Adafactor<T> {
+    /// The shape and factored axes of the optax form for `n` parameters (`None`: unfactored).
+    fn optax_axes(&self, n: usize) -> Option<(&[usize], Axes)> {
+        let shape = self.shape.as_deref().filter(|s| s.iter().product::<usize>() == n)?;
+        Axes::of(shape, self.optax.factored, self.optax.min_dim_size_to_factor).map(|a| (shape, a))
+    }
+
+    /// `optax.adafactor`, in its operation order (the type's docs).
+    fn optax_update(&mut self, params: &mut [T], grads: &[T]) {
+        let n = params.len();
+        let k = self.progress.begin(n) - 1;
+        let o = self.optax;
+        // the decay, in float32 as optax computes it
+        let t = (k as f32 + 1.0) - o.decay_offset as f32;
+        let beta = 1.0_f32 - t.powf(-(o.decay_rate as f32));
+        let (b, omb): (T, T) = (cast(f64::from(beta)), cast(f64::from(1.0_f32 - beta)));
+        let eps: T = cast(self.eps1.unwrap_or(1e-30));
+        let axes = self.optax_axes(n).map(|(s, a)| (s.to_vec(), a));
+        let mut u_sq = T::zero();
+        match &axes {
+            Some((shape, ax)) => {
+                let (nr, nc) = (n / shape[ax.d0], n / shape[ax.d1]);
+                let nm = nr / shape[ax.d1];
+                self.row_var.ensure(&params[..nr], T::zero());
+                self.col_var.ensure(&params[..nc], T::zero());
+                if self.scratch.len() != nr + nc + nm {
+                    self.scratch = alloc::vec![T::zero(); nr + nc + nm];
+                }
+                let (sr, rest) = self.scratch.split_at_mut(nr);
+                let (sc, mean) = rest.split_at_mut(nc);
+                sr.iter_mut().chain(sc.iter_mut()).chain(mean.iter_mut()).for_each(|v| *v = T::zero());
+                for (i, &g) in grads.iter().enumerate() {
+                    let (r, c, _) = ax.index(shape, i);
+                    let q = g * g + eps;
+                    sr[r] = sr[r] + q;
+                    sc[c] = sc[c] + q;
+                }
+                let (l, s): (T, T) = (cast(shape[ax.d0] as f64), cast(shape[ax.d1] as f64));
+                let (vr, vc) = (self.row_var.get_mut(), self.col_var.get_mut());
+                for (v, &q) in vr.iter_mut().zip(sr.iter()) {
+                    *v = b * *v + omb * (q / l);
+                }
+                for (v, &q) in vc.iter_mut().zip(sc.iter()) {
+                    *v = b * *v + omb * (q / s);
+                }
+                // the mean of v_row over d1, per remaining index
+                for i in 0..n {
+                    let (r, _, m) = ax.index(shape, i);
+                    if i / stride(shape, ax.d0) % shape[ax.d0] == 0 {
+                        mean[m] = mean[m] + vr[r];
+                    }
+                }
+                mean.iter_mut().for_each(|v| *v = *v / s);
+                for (i, &g) in grads.iter().enumerate() {
+                    let (r, c, m) = ax.index(shape, i);
+                    let u = g * (vr[r] / mean[m]).powf(cast(-0.5)) * vc[c].powf(cast(-0.5));
+                    u_sq = u_sq + u * u;
+                }
+            }
+            None => {
+                self.row_var.ensure(params, T::zero());
+                for (v, &g) in self.row_var.get_mut().iter_mut().zip(grads) {
+                    *v = b * *v + omb * (g * g + eps);
+                    let u = g * v.powf(cast(-0.5));
+                    u_sq = u_sq + u * u;
+                }
+            }
+        }
+        let count: T = cast(n as f64);
+        let clip = T::one().max((u_sq / count).sqrt() / cast(self.d));
+        let lr: T = cast(self.common.lr);
+        let scale = if o.multiply_by_parameter_scale {
+            let p_sq = params.iter().fold(T::zero(), |acc, &p| acc + p * p);
+            (p_sq / count).sqrt().max(cast(self.eps2))
+        } else {
+            T::one()
+        };
+        let momentum: Option<(T, T)> = o.momentum.map(|m| (cast(m), cast(1.0 - m)));
+        if momentum.is_some() {
+            self.momentum_buf.ensure(params, T::zero());
+        }
+        let wd: Option<T> = o.weight_decay_rate.map(cast);
+        let (vr, vc, mu) = (self.row_var.get(), self.col_var.get(), self.momentum_buf.get_mut());
+        let mean = &self.scratch[self.scratch.len().min(vr.len() + vc.len())..];
+        for (i, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
+            let mut u = match &axes {
+                Some((shape, ax)) => {
+                    let (r, c, m) = ax.index(shape, i);
+                    g * (vr[r] / mean[m]).powf(cast(-0.5)) * vc[c].powf(cast(-0.5))
+                }
+                None => g * vr[i].powf(cast(-0.5)),
+            };
+            u = u / clip;
+            u = lr * u;
+            if o.multiply_by_parameter_scale {
+                u = u * scale;
+            }
+            if let Some((m, omm)) = momentum {
+                mu[i] = omm * u + m * mu[i];
+                u = mu[i];
+            }
+            if let Some(wd) = wd {
+                u = u + wd * *p;
+            }
+            *p = *p + -u;
+        }
+    }
+}
+
+/// The row-major stride of axis `a`.
+fn stride(shape: &[usize], a: usize) -> usize {
+    shape[a + 1..].iter().product()
 }
 
 impl_optimizer!(Adafactor);

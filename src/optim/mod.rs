@@ -437,6 +437,9 @@ pub(crate) use common_setters;
 /// `fn optax_defaults(self) -> Self`, which sets the optax callable's defaults on a fresh rule.
 macro_rules! form_setters {
     ($ty:ident, $torch:literal, $optax:literal, $defaults:literal) => {
+        crate::optim::form_setters!($ty, $torch, $optax, $defaults; form);
+    };
+    ($ty:ident, $torch:literal, $optax:literal, $defaults:literal; $($field:ident).+) => {
         #[doc = concat!("Selects `", $torch, "` ([`Form::Torch`](crate::Form::Torch), the default) or `", $optax, "` ([`Form::Optax`](crate::Form::Optax)).")]
         ///
         /// Call it right after `new`: the optax form resets every hyperparameter but the learning
@@ -459,7 +462,7 @@ macro_rules! form_setters {
             } else {
                 self
             };
-            rule.form = form;
+            rule.$($field).+ = form;
             rule
         }
 
@@ -469,7 +472,7 @@ macro_rules! form_setters {
         #[doc = concat!("assert_eq!(gradus::", stringify!($ty), "::<f64>::new(0.1).get_form(), gradus::Form::Torch);")]
         /// ```
         pub fn get_form(&self) -> crate::Form {
-            self.form
+            self.$($field).+
         }
     };
 }

@@ -441,7 +441,12 @@ impl<T: Float + Send + Sync + 'static> Rule<T> for Muon<T> {
             kernel::require(self.ns_table.is_none(), "ns_coeffs", 1.0, expected)?;
             kernel::require(!self.adaptive, "adaptive", 1.0, expected)?;
             kernel::require(self.preconditioning == Preconditioning::Frobenius, "preconditioning", 1.0, expected)?;
-            kernel::require(self.consistent_rms.is_none(), "consistent_rms", self.consistent_rms.unwrap_or(0.0), expected)?;
+            kernel::require(
+                self.consistent_rms.is_none(),
+                "consistent_rms",
+                self.consistent_rms.unwrap_or(0.0),
+                expected,
+            )?;
         }
         match self.shape.as_deref() {
             None => Err(Error::MissingShape { rule: "Muon" }),
@@ -533,11 +538,8 @@ impl<T: Float + Send + Sync + 'static> Rule<T> for Muon<T> {
             gemm(rows, rows, cols, T::one(), Mat::rows(b_mat, rows), Mat::rows(x, cols), a, next);
             core::mem::swap(x, next);
         }
-        let dual = if self.adaptive {
-            u0.iter().zip(x.iter()).fold(T::zero(), |acc, (&u, &o)| acc + u * o)
-        } else {
-            T::one()
-        };
+        let dual =
+            if self.adaptive { u0.iter().zip(x.iter()).fold(T::zero(), |acc, (&u, &o)| acc + u * o) } else { T::one() };
         if optax {
             let (neg_lr, s, wd): (T, T, T) = (cast(-self.common.lr), cast(ratio), cast(self.weight_decay));
             for (k, p) in params.iter_mut().enumerate() {
@@ -659,4 +661,3 @@ fn precondition<T: Float + 'static>(
         }
     }
 }
-
