@@ -74,6 +74,22 @@ fn no_rule_allocates_after_its_first_step() {
         ("SignSgd", Box::new(SignSgd::new(0.01))),
         ("Fromage", Box::new(Fromage::new(0.01))),
         ("OptimisticGd", Box::new(OptimisticGd::new(0.01))),
+        (
+            "optax.rmsprop",
+            Box::new(RmsProp::new(0.01).form(Form::Optax).centered(true).momentum(0.9).bias_correction(true)),
+        ),
+        ("optax.adagrad", Box::new(Adagrad::new(0.01).form(Form::Optax))),
+        ("optax.amsgrad", Box::new(Adam::new(0.01).form(Form::Optax).amsgrad(true))),
+        ("optax.adamaxw", Box::new(Adamax::new(0.01).form(Form::Optax))),
+        ("optax.nadamw", Box::new(NAdam::new(0.01).form(Form::Optax))),
+        ("optax.radam", Box::new(RAdam::new(0.01).form(Form::Optax).nesterov(true))),
+        ("optax.schedule_free_adamw", Box::new(ScheduleFreeAdamW::new(0.01).form(Form::Optax).warmup_steps(3))),
+        ("optax.schedule_free_sgd", Box::new(ScheduleFreeSgd::new(0.01).form(Form::Optax).weight_decay(0.01))),
+        ("optax.adafactor", Box::new(Adafactor::new(0.01).form(Form::Optax).momentum(Some(0.9)))),
+        (
+            "optax.adafactor 4099x1",
+            Box::new(Adafactor::new(0.01).form(Form::Optax).shape(&[4099, 1]).min_dim_size_to_factor(1)),
+        ),
         ("Lookahead", Box::new(Lookahead::new(Adam::new(0.01), 3, 0.5))),
         ("MultiSteps", Box::new(MultiSteps::new(Adam::new(0.01), 3))),
         ("ApplyIfFinite", Box::new(ApplyIfFinite::new(Adam::new(0.01), 3))),
@@ -149,7 +165,17 @@ fn matrix_rules_and_sparse_rows_do_not_allocate_after_the_first_step() {
         ("Muon", Box::new(Muon::new(0.02).shape(&[m, n])), 3 * 5),
         ("Muon (tall)", Box::new(Muon::new(0.02).shape(&[n, m])), 3 * 5),
         ("Muon 3 steps", Box::new(Muon::new(0.02).shape(&[m, n]).ns_steps(3)), 3 * 3),
+        (
+            "optax.contrib.muon adaptive",
+            Box::new(Muon::new(0.02).form(Form::Optax).shape(&[m, n]).adaptive(true)),
+            3 * 5,
+        ),
         ("Adafactor", Box::new(Adafactor::new(0.01).shape(&[m, n])), 0),
+        (
+            "optax.adafactor",
+            Box::new(Adafactor::new(0.01).form(Form::Optax).shape(&[m, n]).min_dim_size_to_factor(2)),
+            0,
+        ),
     ];
     for (name, mut opt, per_step) in rules {
         assert!(allocations(|| opt.step(&mut p, &g).unwrap()) > 0);

@@ -637,10 +637,11 @@ impl<T: Float + Send + Sync> Adafactor<T> {
         let beta = 1.0_f32 - t.powf(-(o.decay_rate as f32));
         let (b, omb): (T, T) = (cast(f64::from(beta)), cast(f64::from(1.0_f32 - beta)));
         let eps: T = cast(self.eps1.unwrap_or(1e-30));
-        let axes = self.optax_axes(n).map(|(s, a)| (s.to_vec(), a));
+        let axes = self.optax_axes(n).map(|(_, a)| a);
+        let shape: &[usize] = self.shape.as_deref().unwrap_or(&[]);
         let mut u_sq = T::zero();
-        match &axes {
-            Some((shape, ax)) => {
+        match axes {
+            Some(ax) => {
                 let (nr, nc) = (n / shape[ax.d0], n / shape[ax.d1]);
                 let nm = nr / shape[ax.d1];
                 self.row_var.ensure(&params[..nr], T::zero());
@@ -705,8 +706,8 @@ impl<T: Float + Send + Sync> Adafactor<T> {
         let (vr, vc, mu) = (self.row_var.get(), self.col_var.get(), self.momentum_buf.get_mut());
         let mean = &self.scratch[self.scratch.len().min(vr.len() + vc.len())..];
         for (i, (p, &g)) in params.iter_mut().zip(grads).enumerate() {
-            let mut u = match &axes {
-                Some((shape, ax)) => {
+            let mut u = match axes {
+                Some(ax) => {
                     let (r, c, m) = ax.index(shape, i);
                     g * (vr[r] / mean[m]).powf(cast(-0.5)) * vc[c].powf(cast(-0.5))
                 }
