@@ -133,55 +133,67 @@ impl<T: Float> Ema<T> {
     }
 }
 
-/// optax's `scale_by_adam` moments and their bias corrections, shared by the optax forms of
-/// Adam, AMSGrad, NAdamW and RAdam: `m = (1-b1)*g + b1*m`, `v = (1-b2)*(g*g) + b2*v`, and
-/// `m_hat = m/(1 - b1^t)`, or with Nesterov `b1*(m/(1 - b1^(t+1))) + (1-b1)*(g/(1 - b1^t))`;
-/// `v_hat = v/(1 - b2^t)`. The powers are binary exponentiation, as optax's `decay ** count`.
+/// optax's bias-corrected first moment, shared by the optax forms of Adam, AMSGrad, NAdamW,
+/// RAdam and Muon: `m = (1-b1)*g + b1*m`, then `m_hat = m/(1 - b1^t)`, or with Nesterov
+/// `b1*(m/(1 - b1^(t+1))) + (1-b1)*(g/(1 - b1^t))`. The powers are binary exponentiation, as
+/// optax's `decay ** count`; a correction switched off is a division by exactly 1.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct OptaxMoments<T> {
+pub(crate) struct OptaxMomentum<T> {
     m: Ema<T>,
-    v: Ema<T>,
     beta1: T,
     one_minus_beta1: T,
     bc1: T,
     bc1_next: T,
-    bc2: T,
     nesterov: bool,
-    debias_m: bool,
-    debias_v: bool,
+}
+
+impl<T: Float> OptaxMomentum<T> {
+    /// The coefficients of step `t` (1-based); `debias` false divides by 1 (`bias_correction_mu`).
+    pub(crate) fn new(beta1: f64, t: u64, nesterov: bool, debias: bool) -> Self {
+        let bc = |t| if debias { optax_bias_correction(beta1, t) } else { 1.0 };
+        OptaxMomentum {
+            m: Ema::new(beta1),
+            beta1: cast(beta1),
+            one_minus_beta1: cast(1.0 - beta1),
+            bc1: cast(bc(t)),
+            bc1_next: cast(bc(t.saturating_add(1))),
+            nesterov,
+        }
+    }
+
+    /// Updates `m` in place from the gradient `g`; returns `m_hat`.
+    #[inline(always)]
+    pub(crate) fn update(&self, g: T, m: &mut T) -> T {
+        *m = self.m.at(*m, g);
+        if self.nesterov {
+            self.beta1 * (*m / self.bc1_next) + self.one_minus_beta1 * (g / self.bc1)
+        } else {
+            *m / self.bc1
+        }
+    }
+}
+
+/// optax's `scale_by_adam` moments: [`OptaxMomentum`] and `v = (1-b2)*(g*g) + b2*v`,
+/// `v_hat = v/(1 - b2^t)` (by exactly 1 with the correction off).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OptaxMoments<T> {
+    m: OptaxMomentum<T>,
+    v: Ema<T>,
+    bc2: T,
 }
 
 impl<T: Float> OptaxMoments<T> {
     /// The coefficients of step `t` (1-based); `debias` = (`bias_correction_mu`, `bias_correction_nu`).
     pub(crate) fn new(beta1: f64, beta2: f64, t: u64, nesterov: bool, debias: (bool, bool)) -> Self {
-        OptaxMoments {
-            m: Ema::new(beta1),
-            v: Ema::new(beta2),
-            beta1: cast(beta1),
-            one_minus_beta1: cast(1.0 - beta1),
-            bc1: cast(optax_bias_correction(beta1, t)),
-            bc1_next: cast(optax_bias_correction(beta1, t.saturating_add(1))),
-            bc2: cast(optax_bias_correction(beta2, t)),
-            nesterov,
-            debias_m: debias.0,
-            debias_v: debias.1,
-        }
+        let bc2 = if debias.1 { optax_bias_correction(beta2, t) } else { 1.0 };
+        OptaxMoments { m: OptaxMomentum::new(beta1, t, nesterov, debias.0), v: Ema::new(beta2), bc2: cast(bc2) }
     }
 
     /// Updates both moments in place from the gradient `g`; returns `(m_hat, v_hat)`.
     #[inline(always)]
     pub(crate) fn update(&self, g: T, m: &mut T, v: &mut T) -> (T, T) {
-        *m = self.m.at(*m, g);
         *v = self.v.at(*v, g * g);
-        let m_hat = if !self.debias_m {
-            *m
-        } else if self.nesterov {
-            self.beta1 * (*m / self.bc1_next) + self.one_minus_beta1 * (g / self.bc1)
-        } else {
-            *m / self.bc1
-        };
-        let v_hat = if self.debias_v { *v / self.bc2 } else { *v };
-        (m_hat, v_hat)
+        (self.m.update(g, m), *v / self.bc2)
     }
 }
 

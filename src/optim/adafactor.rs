@@ -666,10 +666,11 @@ impl<T: Float + Send + Sync> Adafactor<T> {
                 for (v, &q) in vc.iter_mut().zip(sc.iter()) {
                     *v = b * *v + omb * (q / s);
                 }
-                // the mean of v_row over d1, per remaining index
+                // the mean of v_row over d1, per remaining index (each v_row entry once: d0 index 0)
+                let d0_stride: usize = shape[ax.d0 + 1..].iter().product();
                 for i in 0..n {
                     let (r, _, m) = ax.index(shape, i);
-                    if i / stride(shape, ax.d0) % shape[ax.d0] == 0 {
+                    if i / d0_stride % shape[ax.d0] == 0 {
                         mean[m] = mean[m] + vr[r];
                     }
                 }
@@ -728,11 +729,6 @@ impl<T: Float + Send + Sync> Adafactor<T> {
             *p = *p + -u;
         }
     }
-}
-
-/// The row-major stride of axis `a`.
-fn stride(shape: &[usize], a: usize) -> usize {
-    shape[a + 1..].iter().product()
 }
 
 impl_optimizer!(Adafactor);

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use crate::gemm::{gemm, Mat};
-use crate::kernel::{self, cast, optax_bias_correction, sqrt, sum_sq, to_f64, Common, Lerp};
+use crate::kernel::{self, cast, sqrt, sum_sq, to_f64, Common, Lerp, OptaxMomentum};
 use crate::optim::{form_setters, impl_optimizer, momentum_is, Form, Progress, Rule};
 use crate::state::Buf;
 use crate::Error;
@@ -489,13 +489,9 @@ impl<T: Float + Send + Sync + 'static> Rule<T> for Muon<T> {
         let buf = self.momentum_buffer.get_mut();
         let at = |k: usize| if m > n { (k % n) * cols + k / n } else { k };
         if optax {
-            let beta = self.momentum;
-            let (b, omb): (T, T) = (cast(beta), cast(1.0 - beta));
-            let bc: T = cast(optax_bias_correction(beta, t));
-            let bc_next: T = cast(optax_bias_correction(beta, t.saturating_add(1)));
+            let mom = OptaxMomentum::<T>::new(self.momentum, t, self.nesterov, true);
             for (k, (mu, &g)) in buf.iter_mut().zip(grads).enumerate() {
-                *mu = omb * g + b * *mu;
-                x[at(k)] = if self.nesterov { b * (*mu / bc_next) + omb * (g / bc) } else { *mu / bc };
+                x[at(k)] = mom.update(g, mu);
             }
         } else {
             let ema = Lerp::<T>::new(1.0 - self.momentum);
@@ -514,8 +510,7 @@ impl<T: Float + Send + Sync + 'static> Rule<T> for Muon<T> {
             precondition(self.preconditioning, rows, cols, eps, x, gram, b_mat)
         } else {
             let norm: T = cast(sqrt(sum_sq(x)));
-            let scale = norm.max(eps);
-            x.iter_mut().for_each(|v| *v = *v / scale);
+            divide(x, norm.max(eps));
             false
         };
         let default = [self.ns_coefficients.0, self.ns_coefficients.1, self.ns_coefficients.2];
@@ -528,7 +523,7 @@ impl<T: Float + Send + Sync + 'static> Rule<T> for Muon<T> {
             let [a, b, c] = if table.len() == 1 { table[0] } else { table[it] };
             let (a, b, c): (T, T, T) = (cast(a), cast(b), cast(c));
             if !(it == 0 && first_scaled) {
-                gemm(rows, cols, rows, T::one(), Mat::rows(x, cols), Mat::transposed(x, cols), T::zero(), gram);
+                gram_of(rows, cols, x, gram);
             }
             // B = c*(G G) + b*G
             b_mat.copy_from_slice(gram);
@@ -624,19 +619,18 @@ fn precondition<T: Float + 'static>(
     match kind {
         Preconditioning::Frobenius => {
             let norm: T = cast(sqrt(sum_sq(x)));
-            let d = norm + eps;
-            x.iter_mut().for_each(|v| *v = *v / d);
+            divide(x, norm + eps);
             false
         }
         Preconditioning::Spectral => {
-            gemm(rows, cols, rows, T::one(), Mat::rows(x, cols), Mat::transposed(x, cols), T::zero(), gram);
+            gram_of(rows, cols, x, gram);
+            // the eigenvalue search destroys `gram`: the first iteration recomputes it
             let sigma = largest_eigenvalue(gram, rows).max(T::zero()).sqrt();
-            let d = sigma + eps;
-            x.iter_mut().for_each(|v| *v = *v / d);
+            divide(x, sigma + eps);
             false
         }
         Preconditioning::Aol => {
-            gemm(rows, cols, rows, T::one(), Mat::rows(x, cols), Mat::transposed(x, cols), T::zero(), gram);
+            gram_of(rows, cols, x, gram);
             let scale = &mut spare[..rows];
             for (i, s) in scale.iter_mut().enumerate() {
                 let sum = gram[i * rows..(i + 1) * rows].iter().fold(T::zero(), |acc, v| acc + v.abs());
@@ -651,7 +645,7 @@ fn precondition<T: Float + 'static>(
             true
         }
         Preconditioning::Schatten => {
-            gemm(rows, cols, rows, T::one(), Mat::rows(x, cols), Mat::transposed(x, cols), T::zero(), gram);
+            gram_of(rows, cols, x, gram);
             let norm: T = cast(sqrt(sum_sq(gram)));
             let s = T::one() / norm.max(eps).sqrt();
             x.iter_mut().for_each(|v| *v = *v * s);
@@ -660,4 +654,14 @@ fn precondition<T: Float + 'static>(
             true
         }
     }
+}
+
+/// `gram = X X^T` of the row-major `rows x cols` matrix `x`.
+fn gram_of<T: Float + 'static>(rows: usize, cols: usize, x: &[T], gram: &mut [T]) {
+    gemm(rows, cols, rows, T::one(), Mat::rows(x, cols), Mat::transposed(x, cols), T::zero(), gram);
+}
+
+/// `x = x / d`, elementwise.
+fn divide<T: Float>(x: &mut [T], d: T) {
+    x.iter_mut().for_each(|v| *v = *v / d);
 }

@@ -265,7 +265,6 @@ impl<T: Float + Send + Sync> RmsProp<T> {
             alpha: cast(self.alpha),
             one_minus_alpha: cast(1.0 - self.alpha),
             bc: cast(bc),
-            debias: self.bias_correction,
             eps: cast(self.eps),
             eps_in_sqrt: self.eps_in_sqrt,
             neg_lr: cast(-self.common.lr),
@@ -311,7 +310,6 @@ struct OptaxRms<T> {
     alpha: T,
     one_minus_alpha: T,
     bc: T,
-    debias: bool,
     eps: T,
     eps_in_sqrt: bool,
     neg_lr: T,
@@ -324,11 +322,11 @@ impl<T: Float> OptaxRms<T> {
     #[inline(always)]
     fn scaled(&self, g: T, s: &mut T, ga: Option<&mut T>) -> T {
         *s = self.one_minus_alpha * (g * g) + self.alpha * *s;
-        let s_hat = if self.debias { *s / self.bc } else { *s };
+        let s_hat = *s / self.bc; // bc is exactly 1 without bias_correction
         let var = match ga {
             Some(ga) => {
                 *ga = self.one_minus_alpha * g + self.alpha * *ga;
-                let m = if self.debias { *ga / self.bc } else { *ga };
+                let m = *ga / self.bc;
                 s_hat - m * m
             }
             None => s_hat,
