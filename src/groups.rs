@@ -212,7 +212,22 @@ impl<T: Float + Send + Sync + 'static> Groups<T> {
             self.check_tensor(i, p, g)?;
         }
         for (i, (p, g)) in params.iter_mut().zip(grads).enumerate() {
-            self.apply_tensor(i, p, g)?;
+            if !matches!(self.tensors[i], Some((_, Slot::Prodigy(_)))) {
+                self.apply_tensor(i, p, g)?;
+            }
+        }
+        for g in 0..self.groups.len() {
+            if matches!(self.groups[g].rule, Slot::Prodigy(_)) {
+                let views: &[&mut [T]] = params;
+                let (acc, denom) = prodigy_sums(&mut self.tensors, g, |i| (&*views[i], grads[i]));
+                for (i, t) in self.tensors.iter_mut().enumerate() {
+                    if let Some((owner, Slot::Prodigy(p))) = t {
+                        if *owner == g && !params[i].is_empty() {
+                            p.finish(params[i], acc, denom);
+                        }
+                    }
+                }
+            }
         }
         self.steps += 1;
         Ok(())
@@ -318,6 +333,23 @@ impl<T: Float + Send + Sync + 'static> Groups<T> {
         slot.get_mut().apply(params, grads).map_err(|e| in_group(*g, e))
     }
 
+    /// Steps the Prodigy group `g`: every tensor's moments, then every tensor's move with the
+    /// estimate from the sums over all of them (optax's one estimate over the tree).
+    fn step_prodigy_group(&mut self, g: usize, params: &mut [T], grads: &[T]) {
+        let layout = &self.layout;
+        let flat: &[T] = params;
+        let (acc, denom) =
+            prodigy_sums(&mut self.tensors, g, |i| (&flat[layout.range_of(i)], &grads[layout.range_of(i)]));
+        for (i, t) in self.tensors.iter_mut().enumerate() {
+            let r = self.layout.range_of(i);
+            if let Some((owner, Slot::Prodigy(p))) = t {
+                if *owner == g && !r.is_empty() {
+                    p.finish(&mut params[r.clone()], acc, denom);
+                }
+            }
+        }
+    }
+
     fn set_group<F: FnMut(&mut dyn Optimizer<T>) -> bool>(&mut self, group: usize, mut f: F) -> bool {
         let Some(g) = self.groups.get_mut(group) else { return false };
         let mut ok = f(g.rule.get_mut());
@@ -326,6 +358,27 @@ impl<T: Float + Send + Sync + 'static> Groups<T> {
         }
         ok
     }
+}
+
+/// The first half of a Prodigy group's step over its tensors (`tensor(i)` gives tensor `i`'s
+/// parameters and gradient): the sums of every tensor's share of the estimate.
+fn prodigy_sums<'a, T: Float + Send + Sync + 'static>(
+    tensors: &mut [Option<(usize, Slot<T>)>],
+    g: usize,
+    tensor: impl Fn(usize) -> (&'a [T], &'a [T]),
+) -> (f64, f64) {
+    let (mut acc, mut denom) = (0.0, 0.0);
+    for (i, t) in tensors.iter_mut().enumerate() {
+        if let Some((owner, Slot::Prodigy(p))) = t {
+            let (params, grads) = tensor(i);
+            if *owner == g && !params.is_empty() {
+                let (a, s) = p.moments(params, grads);
+                acc += a;
+                denom += s;
+            }
+        }
+    }
+    (acc, denom)
 }
 
 /// A rule's hyperparameter error, with the group it came from.
@@ -405,8 +458,16 @@ impl<T: Float + Send + Sync + 'static> Optimizer<T> for Groups<T> {
 
     fn apply(&mut self, params: &mut [T], grads: &[T]) -> Result<(), Error> {
         for i in 0..self.tensors.len() {
+            if matches!(self.tensors[i], Some((_, Slot::Prodigy(_)))) {
+                continue; // stepped by group below: one estimate over the group's tensors
+            }
             let r = self.layout.range_of(i);
             self.apply_tensor(i, &mut params[r.clone()], &grads[r])?;
+        }
+        for g in 0..self.groups.len() {
+            if matches!(self.groups[g].rule, Slot::Prodigy(_)) {
+                self.step_prodigy_group(g, params, grads);
+            }
         }
         self.steps += 1;
         Ok(())

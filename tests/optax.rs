@@ -556,3 +556,36 @@ fn optax_forms_reject_settings_without_an_optax_keyword() {
         assert_eq!(p, [1.0, 2.0]);
     }
 }
+
+#[test]
+fn prodigy_in_groups_is_one_estimate_over_the_group() {
+    // optax computes one estimate over the whole tree: a recorded case split into two tensors
+    // of one group still matches the recording, where one estimate per tensor would not
+    let mut checked = 0;
+    for case in recorded("optax_contrib_prodigy.json") {
+        let x0 = common::floats(&case["init"]);
+        let n = x0.len();
+        let layout = Layout::new().tensor("a", &[1]).tensor("b", &[n - 1]);
+        let mut one = Groups::new(layout.clone()).group(&["a", "b"], prodigy(&case["hyper_resolved"]));
+        let mut split = Groups::new(layout)
+            .group(&["a"], prodigy(&case["hyper_resolved"]))
+            .group(&["b"], prodigy(&case["hyper_resolved"]));
+        let (err, separate) = (replay(&case, &mut one), replay(&case, &mut split));
+        assert!(err <= TOL, "{}: {err:.2e}", case["id"]);
+        assert!(separate > 1e-6, "{}: separate estimates should differ ({separate:.2e})", case["id"]);
+        checked += 1;
+    }
+    assert!(checked >= 6);
+    // step_tensors takes the same two-phase step as the flat step
+    let layout = Layout::new().tensor("w", &[2]).tensor("b", &[1]);
+    let mut flat = Groups::new(layout.clone()).group(&["w", "b"], Prodigy::new(1.0_f64));
+    let mut views = flat.clone();
+    let (mut p, mut w, mut b) = (vec![1.0, -2.0, 0.5], vec![1.0, -2.0], vec![0.5]);
+    for k in 0..20 {
+        let g: Vec<f64> = p.iter().map(|x| 2.0 * x + k as f64 * 0.01).collect();
+        flat.step(&mut p, &g).unwrap();
+        let gv: Vec<f64> = w.iter().chain(&b).map(|x| 2.0 * x + k as f64 * 0.01).collect();
+        views.step_tensors(&mut [&mut w, &mut b], &[&gv[..2], &gv[2..]]).unwrap();
+    }
+    assert_eq!(p, [w, b].concat());
+}

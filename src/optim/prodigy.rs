@@ -25,8 +25,10 @@ use crate::Error;
 /// p   = p + (-weight_decay*dlr*p - dlr*m / (sqrt(v) + d*eps))     // the new d
 /// ```
 ///
-/// One estimate `d` per slice: per tensor in [`Groups`](crate::Groups), where optax, given a
-/// whole tree, shares one over the tree. Where every gradient so far was zero (`sum|s| == 0`),
+/// One estimate `d` over everything a step sees: the slice, or, inside
+/// [`Groups`](crate::Groups), every tensor of the group at once, as optax computes it over the
+/// whole tree (the sums `acc` and `sum|s|` run over all of the group's tensors; each tensor keeps
+/// its own `m`, `v`, `s` and `x0`, and all hold the same `d`). Where every gradient so far was zero (`sum|s| == 0`),
 /// optax divides `0/0` and its `d` becomes NaN; here `d` stays as it was, as the paper's code
 /// (which skips such a step) keeps it; an estimate that overflows to infinity is ignored too.
 ///
@@ -208,7 +210,35 @@ impl<T: Float + Send + Sync> Rule<T> for Prodigy<T> {
     }
 
     fn update(&mut self, params: &mut [T], grads: &[T]) {
-        let t = self.progress.begin(params.len());
+        let (acc, denom) = self.moments(params, grads);
+        self.finish(params, acc, denom);
+    }
+
+    fn clear(&mut self) {
+        for b in [&mut self.m, &mut self.v, &mut self.s, &mut self.x0] {
+            b.free();
+        }
+        self.d = self.estim_lr0;
+        self.num = 0.0;
+    }
+
+    momentum_is!(beta1);
+}
+
+impl<T: Float + Send + Sync> Prodigy<T> {
+    /// The `dlr` of this step from the current `d`.
+    fn dlr(&self) -> f64 {
+        let t = self.progress.step;
+        let bc = kernel::sqrt(optax_bias_correction(self.beta2, t)) / optax_bias_correction(self.beta1, t);
+        self.d * self.common.lr * bc
+    }
+
+    /// The first half of a step: counts it, updates `m`, `v` and `s`, and returns this slice's
+    /// share of the estimate's sums, `(<g, x0 - p>, sum|s|)`. [`Groups`](crate::Groups) adds the
+    /// shares of a group's tensors and hands the totals to every tensor's
+    /// [`finish`](Prodigy::finish).
+    pub(crate) fn moments(&mut self, params: &[T], grads: &[T]) -> (f64, f64) {
+        self.progress.begin(params.len());
         let fresh = self.x0.get().len() != params.len();
         for b in [&mut self.m, &mut self.v, &mut self.s, &mut self.x0] {
             b.ensure(params, T::zero());
@@ -218,8 +248,7 @@ impl<T: Float + Send + Sync> Rule<T> for Prodigy<T> {
         }
         let d = self.d;
         let beta3 = self.beta3.unwrap_or_else(|| kernel::sqrt(self.beta2));
-        let bc = kernel::sqrt(optax_bias_correction(self.beta2, t)) / optax_bias_correction(self.beta1, t);
-        let dlr = d * self.common.lr * bc;
+        let dlr = self.dlr();
         let into_s = if self.safeguard_warmup { d } else { dlr };
         let (dt, e1, b2, c2, b3, into_s, d0): (T, Ema<T>, T, T, T, T, T) = (
             cast(d),
@@ -244,6 +273,14 @@ impl<T: Float + Send + Sync> Rule<T> for Prodigy<T> {
             *s = b3 * *s + into_s * dg / d0;
             denom += to_f64(s.abs());
         }
+        (acc, denom)
+    }
+
+    /// The second half: the new estimate from the sums over everything stepped, then the move.
+    pub(crate) fn finish(&mut self, params: &mut [T], acc: f64, denom: f64) {
+        let d = self.d;
+        let beta3 = self.beta3.unwrap_or_else(|| kernel::sqrt(self.beta2));
+        let dlr = self.dlr();
         self.num = beta3 * self.num + (d / self.estim_lr0) * dlr * acc;
         let estimate = self.estim_lr_coef * self.num / denom;
         if denom > 0.0 && estimate.is_finite() {
@@ -254,16 +291,6 @@ impl<T: Float + Send + Sync> Rule<T> for Prodigy<T> {
             *p = *p + (decay * *p - dlr * m / (v.sqrt() + d_eps));
         }
     }
-
-    fn clear(&mut self) {
-        for b in [&mut self.m, &mut self.v, &mut self.s, &mut self.x0] {
-            b.free();
-        }
-        self.d = self.estim_lr0;
-        self.num = 0.0;
-    }
-
-    momentum_is!(beta1);
 }
 
 impl_optimizer!(Prodigy);
