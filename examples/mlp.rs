@@ -7,7 +7,7 @@
 //! AdamW by default; Muon or Adafactor on `w1` and `w2` (AdamW on the biases); Schedule-Free AdamW
 //! on everything, with no schedule, evaluated at its average `x`; AdamW on mini-batches of 4
 //! accumulated 4 at a time by `MultiSteps`; or Prodigy on everything at learning rate 1, the
-//! schedule scaling the step size it estimates per tensor.
+//! schedule scaling the step size it estimates over each group.
 
 use gradus::{
     check_backward, evaluate, fit, Adafactor, AdamW, CosineAnnealingLr, Dtype, FitOptions, Groups, Interval, Layout,
@@ -146,10 +146,13 @@ fn main() -> Result<(), gradus::Error> {
         "schedulefree" => {
             Box::new(groups.group(&["w1", "w2", "b1", "b2"], ScheduleFreeAdamW::new(2e-2).warmup_steps(warmup)))
         }
-        // no learning rate: the schedule runs from 1 (its base) and Prodigy estimates the rest
-        "prodigy" => Box::new(
-            groups.group(&["w1", "w2"], Prodigy::new(1.0).weight_decay(1e-2)).group(&["b1", "b2"], Prodigy::new(1.0)),
-        ),
+        // no learning rate: the schedule runs from 1 (its base) and Prodigy estimates the rest,
+        // one estimate per group; with a warm-up, as Prodigy's authors advise, `safeguard_warmup`
+        // keeps the warm-up's small rates out of the estimate's denominator
+        "prodigy" => {
+            let prodigy = Prodigy::new(1.0).safeguard_warmup(true);
+            Box::new(groups.group(&["w1", "w2"], prodigy.clone().weight_decay(1e-2)).group(&["b1", "b2"], prodigy))
+        }
         other => panic!("unknown rule {other}: adamw, muon, adafactor, schedulefree, multisteps or prodigy"),
     };
     println!("rule: {rule}");

@@ -686,6 +686,29 @@ mod checkpoint {
             if let Some(name) = saved.tensors.keys().next() {
                 return Err(D::Error::custom(format_args!("`tensors` holds `{name}`, which the layout does not have")));
             }
+            // a Prodigy group steps one estimate: its tensors must agree on it
+            let bits = |(d, num): (f64, f64)| (d.to_bits(), num.to_bits());
+            for g in 0..groups.groups.len() {
+                let mut first: Option<(&str, (f64, f64))> = None;
+                for ((name, _, _), t) in groups.layout.iter().zip(&groups.tensors) {
+                    let Some((owner, Slot::Prodigy(p))) = t else { continue };
+                    if *owner != g {
+                        continue;
+                    }
+                    match first {
+                        None => first = Some((name, p.estimate())),
+                        Some((a, e)) if bits(e) != bits(p.estimate()) => {
+                            return Err(D::Error::custom(format_args!(
+                                "Prodigy tensors `{a}` and `{name}` of group {g} hold different estimates \
+                                 (d, num) {e:?} and {:?}; one group steps one estimate, so the checkpoint \
+                                 was altered",
+                                p.estimate()
+                            )));
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
             groups.steps = saved.steps;
             Ok(groups)
         }

@@ -240,3 +240,32 @@ fn non_finite_state_survives_a_json_round_trip() {
     let bad = json.replace("\"NaN\"", "\"nan?\"");
     assert!(serde_json::from_str::<Sgd<f64>>(&bad).is_err());
 }
+
+#[test]
+fn a_prodigy_group_resumes_exactly_and_its_shared_estimate_is_checked() {
+    // one Prodigy group over two tensors: one estimate, held by both
+    let layout = Layout::new().tensor("w", &[2, 2]).tensor("b", &[2]);
+    let make = || Groups::new(layout.clone()).group(&["w", "b"], Prodigy::new(1.0_f64).weight_decay(0.1));
+    let (mut opt, mut x) = (make(), vec![0.3, -0.7, 1.1, 0.2, -0.4, 0.9]);
+    for k in 0..5 {
+        let g = grads(k, &x);
+        opt.step(&mut x, &g).unwrap();
+    }
+    let saved = serde_json::to_value(&opt).unwrap();
+    let mut resumed: Groups<f64> = serde_json::from_value(saved.clone()).unwrap();
+    let mut y = x.clone();
+    for k in 5..10 {
+        let (g, h) = (grads(k, &x), grads(k, &y));
+        opt.step(&mut x, &g).unwrap();
+        resumed.step(&mut y, &h).unwrap();
+    }
+    assert_eq!(x, y);
+    // a checkpoint whose tensors disagree on the estimate was altered: an error naming both
+    for field in ["d", "num"] {
+        let mut tampered = saved.clone();
+        let v = &mut tampered["tensors"]["b"]["Prodigy"][field];
+        *v = serde_json::json!(v.as_f64().unwrap() * 2.0);
+        let e = serde_json::from_value::<Groups<f64>>(tampered).unwrap_err().to_string();
+        assert!(e.contains("`w` and `b`") && e.contains("different estimates"), "{field}: {e}");
+    }
+}

@@ -27,9 +27,11 @@ use crate::Error;
 ///
 /// One estimate `d` over everything a step sees: the slice, or, inside
 /// [`Groups`](crate::Groups), every tensor of the group at once, as optax computes it over the
-/// whole tree (the sums `acc` and `sum|s|` run over all of the group's tensors; each tensor keeps
-/// its own `m`, `v`, `s` and `x0`, and all hold the same `d`). Where every gradient so far was zero (`sum|s| == 0`),
-/// optax divides `0/0` and its `d` becomes NaN; here `d` stays as it was, as the paper's code
+/// whole tree (the sums `acc` and `sum|s|` run over all of the group's tensors; each tensor
+/// keeps its own `m`, `v`, `s` and `x0`, and all hold the same `d`). Under a schedule that warms
+/// up, set `safeguard_warmup(true)`, as the paper's authors advise: the warm-up's small rates
+/// then stay out of `s`, and `d` does not overshoot. Where every gradient so far was zero
+/// (`sum|s| == 0`), optax divides `0/0` and its `d` becomes NaN; here `d` stays as it was, as the paper's code
 /// (which skips such a step) keeps it; an estimate that overflows to infinity is ignored too.
 ///
 /// Defaults (optax's): `betas` (0.9, 0.999), `beta3` `sqrt(beta2)`, `eps` 1e-8, `estim_lr0`
@@ -231,6 +233,12 @@ impl<T: Float + Send + Sync> Prodigy<T> {
         let t = self.progress.step;
         let bc = kernel::sqrt(optax_bias_correction(self.beta2, t)) / optax_bias_correction(self.beta1, t);
         self.d * self.common.lr * bc
+    }
+
+    /// The estimate's own state, `(d, num)`: every tensor of a [`Groups`](crate::Groups) group
+    /// holds the same, which a checkpoint's load checks.
+    pub(crate) fn estimate(&self) -> (f64, f64) {
+        (self.d, self.num)
     }
 
     /// The first half of a step: counts it, updates `m`, `v` and `s`, and returns this slice's
