@@ -62,13 +62,21 @@ pub enum Error {
         /// The length given.
         found: usize,
     },
-    /// Training produced a non-finite loss; parameters were restored to the last finite epoch end.
-    #[error("diverged: non-finite loss in epoch {epoch} at sample {sample}")]
+    /// Training produced a non-finite loss (the data were finite: [`fit`](crate::fit) checks them
+    /// first); the parameters, and the optimizer's state where it has a
+    /// [`snapshot`](crate::Optimizer::snapshot), were restored to those of epoch `restored`.
+    #[error(
+        "diverged: non-finite loss in epoch {epoch} at sample {sample}; restored {} (lower the learning rate or clip the gradients)",
+        restored_text(*restored)
+    )]
     Diverged {
         /// Zero-based epoch.
         epoch: usize,
         /// Zero-based index of the sample (in dataset order) whose loss was not finite.
         sample: usize,
+        /// The zero-based epoch whose end was restored, the best one seen (lowest mean loss);
+        /// `None`: the start of training.
+        restored: Option<usize>,
     },
     /// A gradient norm was NaN or infinite where the caller asked for an error.
     #[error("non-finite gradient norm: {norm}")]
@@ -318,5 +326,21 @@ impl PartialEq<&str> for TensorName {
 impl PartialEq<str> for TensorName {
     fn eq(&self, other: &str) -> bool {
         self.as_str() == other
+    }
+}
+
+/// What [`Error::Diverged`] restored, in words.
+fn restored_text(restored: Option<usize>) -> RestoredText {
+    RestoredText(restored)
+}
+
+struct RestoredText(Option<usize>);
+
+impl core::fmt::Display for RestoredText {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0 {
+            Some(e) => write!(f, "the parameters and state at the end of epoch {e}, the best one"),
+            None => f.write_str("the parameters and state at the start"),
+        }
     }
 }

@@ -287,8 +287,10 @@ impl Clock {
 /// - [`Error::Diverged`] when a sample's loss is NaN or infinite;
 /// - any error of the optimizer's step or the schedule.
 ///
-/// On an error during training, `params` are restored to their values at the end of the last
-/// completed epoch (the start of training if none completed).
+/// On an error during training, `params` and the optimizer's state (through
+/// [`Optimizer::snapshot`], which every rule of the crate and `Groups` give) are restored to
+/// those at the end of the best epoch so far, the one of lowest mean loss (the start of training
+/// if none completed); [`Error::Diverged`] names that epoch in `restored`.
 pub fn fit<T, M, L, O>(
     model: &M,
     loss: &L,
@@ -299,7 +301,7 @@ pub fn fit<T, M, L, O>(
     mut options: FitOptions<'_, T>,
 ) -> Result<FitReport<T>, Error>
 where
-    T: Float,
+    T: Float + 'static,
     M: Network<T> + ?Sized,
     L: Loss<T> + ?Sized,
     O: Optimizer<T> + ?Sized,
@@ -350,7 +352,10 @@ where
     let mut grad = vec![T::zero(); params.len()];
     let mut sample_grad = vec![T::zero(); if options.batch_size > 1 { params.len() } else { 0 }];
     let (mut out, mut d_out) = (vec![T::zero(); outputs], vec![T::zero(); outputs]);
-    let mut checkpoint = params.to_vec();
+    // the best epoch so far (lowest mean loss; the start before any): what an error restores
+    let mut best = params.to_vec();
+    let mut best_state = optimizer.snapshot();
+    let (mut best_epoch, mut best_loss) = (None, f64::INFINITY);
     let mut report = FitReport {
         epochs: Vec::with_capacity(options.epochs),
         final_lr: optimizer.learning_rate(),
@@ -386,7 +391,7 @@ where
                     let yi = &y[i * targets..(i + 1) * targets];
                     let l = model.sample_gradient(loss, params, xi, yi, &mut out, &mut d_out, &mut grad);
                     if !l.is_finite() {
-                        return Err(Error::Diverged { epoch, sample: i });
+                        return Err(Error::Diverged { epoch, sample: i, restored: None });
                     }
                     tally(&out, yi);
                     total += to_f64(l);
@@ -406,7 +411,7 @@ where
                     let target = if k == 0 { &mut grad[..] } else { &mut sample_grad[..] };
                     let l = model.sample_gradient(loss, params, xi, yi, &mut out, &mut d_out, target);
                     if !l.is_finite() {
-                        return Err(Error::Diverged { epoch, sample: i });
+                        return Err(Error::Diverged { epoch, sample: i, restored: None });
                     }
                     tally(&out, yi);
                     if k > 0 {
@@ -431,10 +436,20 @@ where
             _ => Ok(()),
         });
         if let Err(e) = result {
-            params.copy_from_slice(&checkpoint);
-            return Err(e);
+            params.copy_from_slice(&best);
+            if let Some(saved) = &best_state {
+                optimizer.restore(&**saved);
+            }
+            return Err(match e {
+                Error::Diverged { epoch, sample, .. } => Error::Diverged { epoch, sample, restored: best_epoch },
+                e => e,
+            });
         }
-        checkpoint.copy_from_slice(params);
+        if to_f64(mean) < best_loss {
+            best.copy_from_slice(params);
+            best_state = optimizer.snapshot();
+            (best_epoch, best_loss) = (Some(epoch), to_f64(mean));
+        }
         let accuracy = right.map(|r| cast(r as f64 / n as f64));
         let e = EpochReport { epoch, loss: mean, lr: optimizer.learning_rate(), accuracy, elapsed: clock.elapsed() };
         report.epochs.push(e);

@@ -392,6 +392,8 @@ fn in_group(group: usize, e: Error) -> Error {
 }
 
 impl<T: Float + Send + Sync + 'static> Optimizer<T> for Groups<T> {
+    crate::optimizer::snapshot_by_clone!();
+
     /// Steps every tensor of the flat buffer (`params.len() == layout.len()`), all or nothing.
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), Error> {
         self.check(params, grads)?;

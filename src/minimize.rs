@@ -115,7 +115,8 @@ pub struct MinimizeReport<T> {
 /// # Errors
 ///
 /// [`Error::EmptyData`] for an empty `x`; [`Error::Diverged`] (with `epoch` = the iteration,
-/// `sample` = 0) when `f` returns NaN or infinity, with `x` left at the last finite point;
+/// `sample` = 0, `restored` = the iteration before it) when `f` returns NaN or infinity, with `x`
+/// left at the last finite point;
 /// any error of the optimizer's step.
 pub fn minimize<T, F, O>(
     mut f: F,
@@ -141,7 +142,7 @@ where
         let loss = f(x, &mut grad);
         if !loss.is_finite() {
             x.copy_from_slice(&previous);
-            return Err(Error::Diverged { epoch: iterations, sample: 0 });
+            return Err(Error::Diverged { epoch: iterations, sample: 0, restored: iterations.checked_sub(1) });
         }
         let grad_norm = sqrt(sum_sq(&grad));
         let converged =

@@ -297,7 +297,73 @@ pub trait Optimizer<T: Float> {
     fn set_group_momentum(&mut self, group: usize, momentum: T) -> bool {
         group == 0 && self.set_momentum(momentum)
     }
+
+    /// A copy of the whole optimizer, hyperparameters and state, for
+    /// [`restore`](Optimizer::restore) to write back: what [`fit`](crate::fit) keeps of its best
+    /// epoch. Every rule of the crate and [`Groups`](crate::Groups) give one; the default (an
+    /// optimizer of your own, and the wrappers for now) gives `None`.
+    ///
+    /// ```
+    /// use gradus::{Adam, Optimizer};
+    /// let mut opt = Adam::new(0.1_f64);
+    /// let mut p = [1.0];
+    /// opt.step(&mut p, &[1.0])?;
+    /// let saved = opt.snapshot().expect("Adam can be copied");
+    /// opt.step(&mut p, &[1.0])?;
+    /// assert!(opt.restore(&*saved));
+    /// assert_eq!(opt.steps(), 1);
+    /// # Ok::<(), gradus::Error>(())
+    /// ```
+    fn snapshot(&self) -> Option<alloc::boxed::Box<dyn core::any::Any + Send>>
+    where
+        T: 'static,
+    {
+        None
+    }
+
+    /// Writes back a [`snapshot`](Optimizer::snapshot) of this optimizer's type; `false`, with
+    /// nothing changed, for a snapshot of another type (or where there are no snapshots).
+    ///
+    /// ```
+    /// use gradus::{Adam, Optimizer, Sgd};
+    /// let mut opt = Adam::new(0.1_f64);
+    /// let other = Sgd::new(0.1_f64).snapshot().unwrap();
+    /// assert!(!opt.restore(&*other));
+    /// ```
+    fn restore(&mut self, snapshot: &dyn core::any::Any) -> bool
+    where
+        T: 'static,
+    {
+        let _ = snapshot;
+        false
+    }
 }
+
+/// The [`Optimizer::snapshot`] and [`Optimizer::restore`] of a `Clone` type: a boxed copy, and
+/// a downcast back.
+macro_rules! snapshot_by_clone {
+    () => {
+        fn snapshot(&self) -> Option<alloc::boxed::Box<dyn core::any::Any + Send>>
+        where
+            T: 'static,
+        {
+            Some(alloc::boxed::Box::new(self.clone()))
+        }
+        fn restore(&mut self, snapshot: &dyn core::any::Any) -> bool
+        where
+            T: 'static,
+        {
+            match snapshot.downcast_ref::<Self>() {
+                Some(saved) => {
+                    self.clone_from(saved);
+                    true
+                }
+                None => false,
+            }
+        }
+    };
+}
+pub(crate) use snapshot_by_clone;
 
 /// Implements `Optimizer` for a type by forwarding every method to the optimizer `$inner`
 /// (an expression of `$s`, which is bound to `self`).
@@ -323,6 +389,20 @@ macro_rules! forward_optimizer {
             fn reset(&mut self) {
                 let $s = self;
                 $inner.reset()
+            }
+            fn snapshot(&self) -> Option<alloc::boxed::Box<dyn core::any::Any + Send>>
+            where
+                T: 'static,
+            {
+                let $s = self;
+                $inner.snapshot()
+            }
+            fn restore(&mut self, snapshot: &dyn core::any::Any) -> bool
+            where
+                T: 'static,
+            {
+                let $s = self;
+                $inner.restore(snapshot)
             }
             #[inline]
             fn steps(&self) -> u64 {

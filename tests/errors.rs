@@ -269,22 +269,30 @@ fn fit_rejects_bad_data_without_touching_params() {
 }
 
 #[test]
-fn fit_divergence_restores_the_last_finite_epoch() {
+fn fit_divergence_restores_the_best_epoch_params_and_state() {
     // lr far too large: the loss overflows after a few epochs
     let x: Vec<f64> = (0..20).map(|i| i as f64).collect();
     let y: Vec<f64> = x.iter().map(|x| 3.0 * x + 1.0).collect();
     let model = Linear::new(1);
-    let mut p = [0.0, 0.0];
-    let err = fit(&model, &SquaredError, &mut Sgd::new(0.05), &mut p, &x, &y, FitOptions::new(1000)).unwrap_err();
-    let Error::Diverged { epoch, sample } = err else { panic!("{err:?}") };
-    assert!(sample < 20);
-    // replay the completed epochs: the restored params are the end of epoch `epoch - 1`
-    let mut q = [0.0, 0.0];
-    if epoch > 0 {
-        fit(&model, &SquaredError, &mut Sgd::new(0.05), &mut q, &x, &y, FitOptions::new(epoch)).unwrap();
-    }
-    assert_eq!(bits(&p), bits(&q), "restored to the end of epoch {}", epoch as i64 - 1);
-    assert!(p.iter().all(|v| v.is_finite()));
+    let rule = || Sgd::new(0.004).momentum(0.9);
+    let (mut opt, mut p) = (rule(), [0.0, 0.0]);
+    let err = fit(&model, &SquaredError, &mut opt, &mut p, &x, &y, FitOptions::new(1000)).unwrap_err();
+    let Error::Diverged { epoch, sample, restored } = err else { panic!("{err:?}") };
+    assert!(sample < 20 && epoch > 1, "{err:?}");
+    assert!(err.to_string().contains(&format!("end of epoch {}", restored.unwrap())), "{err}");
+    // replay the completed epochs: the restored one is the lowest mean loss among them...
+    let (mut o, mut q) = (rule(), [0.0, 0.0]);
+    let report = fit(&model, &SquaredError, &mut o, &mut q, &x, &y, FitOptions::new(epoch)).unwrap();
+    let losses: Vec<f64> = report.epochs.iter().map(|e| e.loss).collect();
+    let lowest = (0..epoch).min_by(|&a, &b| losses[a].total_cmp(&losses[b]));
+    assert_eq!(restored, lowest, "{losses:?}");
+    assert_ne!(restored, Some(epoch - 1), "the last epoch was not the best: {losses:?}");
+    // ...and the params and the momentum are those at its end
+    let (mut o, mut q) = (rule(), [0.0, 0.0]);
+    fit(&model, &SquaredError, &mut o, &mut q, &x, &y, FitOptions::new(restored.unwrap() + 1)).unwrap();
+    assert_eq!(bits(&p), bits(&q));
+    assert_eq!(opt, o, "the optimizer's state is the best epoch's");
+    assert_eq!(opt.steps(), 20 * (restored.unwrap() as u64 + 1));
 }
 
 #[test]

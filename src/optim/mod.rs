@@ -233,6 +233,7 @@ pub(crate) use state_fields;
 macro_rules! impl_optimizer {
     ($ty:ident $(, $extra:lifetime)?) => {
         impl<T: Float + Send + Sync $(+ $extra)?> crate::Optimizer<T> for $ty<T> {
+            crate::optimizer::snapshot_by_clone!();
             fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), crate::Error> {
                 crate::Optimizer::check(self, params, grads)?;
                 if !params.is_empty() {

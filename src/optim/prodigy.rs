@@ -237,6 +237,7 @@ impl<T: Float + Send + Sync> Prodigy<T> {
 
     /// The estimate's own state, `(d, num)`: every tensor of a [`Groups`](crate::Groups) group
     /// holds the same, which a checkpoint's load checks.
+    #[cfg(feature = "serde")]
     pub(crate) fn estimate(&self) -> (f64, f64) {
         (self.d, self.num)
     }
