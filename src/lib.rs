@@ -117,7 +117,7 @@
 //! |---|---|---|
 //! | `std` | yes | runtime SIMD detection, `GRADUS_SIMD`, wall times in [`EpochReport`] |
 //! | `libm` | no | float math without `std`: build with `--no-default-features --features libm` for `no_std` (needs `alloc`) |
-//! | `serde` | no | `Serialize`/`Deserialize` for every rule, schedule (but [`Sequential`], [`Chained`] and the closure-driven ones) and [`Groups`]: exact checkpoints (with `serde_json`, enable its `float_roundtrip` feature). State values that are NaN or infinite are saved as the strings `"NaN"`, `"inf"`, `"-inf"`; a loaded state is checked ([`Error::CorruptState`]) |
+//! | `serde` | no | `Serialize`/`Deserialize` for every rule, schedule (but the closure-driven ones, and [`Sequential`] and [`Chained`] holding one) and [`Groups`]: exact checkpoints (with `serde_json`, enable its `float_roundtrip` feature). State values that are NaN or infinite are saved as the strings `"NaN"`, `"inf"`, `"-inf"`; a loaded state is checked ([`Error::CorruptState`]) |
 //! | `rayon` | no | steps (and the non-finite scan) above 2^17 elements split over rayon's pool; bit-identical to serial |
 #![no_std]
 // `unsafe` is forbidden in every module but `simd`, whose target-feature calls need it, and
@@ -192,7 +192,7 @@ pub use optim::{
 pub use optimizer::Optimizer;
 pub use schedule::{
     AnnealStrategy, Chained, ConstantLr, CosineAnnealingLr, CosineAnnealingWarmRestarts, CyclicLr, CyclicMode,
-    ExponentialLr, Interval, LambdaLr, LinearLr, MultiStepLr, MultiplicativeLr, OneCycleLr, PlateauMode, PolynomialLr,
-    ReduceLrOnPlateau, ScaleMode, Schedule, Sequential, SpikeAnnealing, StepLr, SwaLr, ThresholdMode,
+    DynSchedule, ExponentialLr, Interval, LambdaLr, LinearLr, MultiStepLr, MultiplicativeLr, OneCycleLr, PlateauMode,
+    PolynomialLr, ReduceLrOnPlateau, ScaleMode, Schedule, Sequential, SpikeAnnealing, StepLr, SwaLr, ThresholdMode,
 };
 pub use wrapper::{ApplyIfFinite, Dtype, Lookahead, MultiSteps};

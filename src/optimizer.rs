@@ -300,8 +300,8 @@ pub trait Optimizer<T: Float> {
 
     /// A copy of the whole optimizer, hyperparameters and state, for
     /// [`restore`](Optimizer::restore) to write back: what [`fit`](crate::fit) keeps of its best
-    /// epoch. Every rule of the crate and [`Groups`](crate::Groups) give one; the default (an
-    /// optimizer of your own, and the wrappers for now) gives `None`.
+    /// epoch. Every rule of the crate, [`Groups`](crate::Groups), and the wrappers over a rule
+    /// that gives one, give one; the default (an optimizer of your own) gives `None`.
     ///
     /// ```
     /// use gradus::{Adam, Optimizer};
@@ -314,7 +314,7 @@ pub trait Optimizer<T: Float> {
     /// assert_eq!(opt.steps(), 1);
     /// # Ok::<(), gradus::Error>(())
     /// ```
-    fn snapshot(&self) -> Option<alloc::boxed::Box<dyn core::any::Any + Send>>
+    fn snapshot(&self) -> Option<alloc::boxed::Box<dyn core::any::Any>>
     where
         T: 'static,
     {
@@ -343,7 +343,7 @@ pub trait Optimizer<T: Float> {
 /// a downcast back.
 macro_rules! snapshot_by_clone {
     () => {
-        fn snapshot(&self) -> Option<alloc::boxed::Box<dyn core::any::Any + Send>>
+        fn snapshot(&self) -> Option<alloc::boxed::Box<dyn core::any::Any>>
         where
             T: 'static,
         {
@@ -390,7 +390,7 @@ macro_rules! forward_optimizer {
                 let $s = self;
                 $inner.reset()
             }
-            fn snapshot(&self) -> Option<alloc::boxed::Box<dyn core::any::Any + Send>>
+            fn snapshot(&self) -> Option<alloc::boxed::Box<dyn core::any::Any>>
             where
                 T: 'static,
             {

@@ -269,3 +269,68 @@ fn a_prodigy_group_resumes_exactly_and_its_shared_estimate_is_checked() {
         assert!(e.contains("`w` and `b`") && e.contains("different estimates"), "{field}: {e}");
     }
 }
+
+#[test]
+fn sequential_and_chained_resume_bit_for_bit() {
+    // warm-up then cosine, switching at step 10 (before the checkpoint at 17), nested in a chain
+    let warmup_cosine = || -> Sequential<f64> {
+        Sequential::new(vec![Box::new(LinearLr::new(0.1, 1.0, 10)), Box::new(CosineAnnealingLr::new(30, 0.0))], &[10])
+    };
+    schedule_resumes("Sequential", warmup_cosine, false);
+    schedule_resumes(
+        "Sequential, switching after the checkpoint",
+        || Sequential::new(vec![Box::new(ConstantLr::new(0.5, 30)), Box::new(ExponentialLr::new(0.9))], &[25]),
+        false,
+    );
+    schedule_resumes(
+        "Chained",
+        move || Chained::new(vec![Box::new(warmup_cosine()), Box::new(StepLr::new(7, 0.5))]),
+        false,
+    );
+}
+
+#[test]
+fn a_sequential_with_a_closure_names_it_when_it_cannot_be_saved() {
+    let s: Sequential<f64> =
+        Sequential::new(vec![Box::new(LambdaLr::new(|t| 1.0 / (1.0 + t as f64))), Box::new(StepLr::new(5, 0.5))], &[3]);
+    let e = serde_json::to_string(&s).unwrap_err().to_string();
+    assert!(e.contains("LambdaLr") && e.contains("cannot be serialized"), "{e}");
+    // a tampered kind is an error naming it
+    let saved = serde_json::to_value(Chained::<f64>::new(vec![Box::new(StepLr::new(5, 0.5))])).unwrap();
+    let mut bad = saved.clone();
+    bad["schedules"][0] = serde_json::json!({"NoSuchLr": {}});
+    let e = serde_json::from_value::<Chained<f64>>(bad).unwrap_err().to_string();
+    assert!(e.contains("NoSuchLr"), "{e}");
+}
+
+#[test]
+fn sequential_and_chained_are_send_sync_clone_debug() {
+    fn traits<S: Send + Sync + Clone + std::fmt::Debug>(_: &S) {}
+    let s: Sequential<f64> =
+        Sequential::new(vec![Box::new(LinearLr::new(0.1, 1.0, 5)), Box::new(CosineAnnealingLr::new(10, 0.0))], &[5]);
+    let c: Chained<f64> = Chained::new(vec![Box::new(s.clone()), Box::new(LambdaLr::new(|_| 1.0))]);
+    traits(&s);
+    traits(&c);
+    // a clone steps as the original does, on another thread
+    let (mut a, mut oa) = (s.clone(), Sgd::new(1.0_f64));
+    let lrs = std::thread::spawn(move || {
+        (0..12)
+            .map(|_| {
+                a.step(&mut oa, None).unwrap();
+                oa.learning_rate()
+            })
+            .collect::<Vec<f64>>()
+    })
+    .join()
+    .unwrap();
+    let (mut b, mut ob) = (s, Sgd::new(1.0_f64));
+    let here: Vec<f64> = (0..12)
+        .map(|_| {
+            b.step(&mut ob, None).unwrap();
+            ob.learning_rate()
+        })
+        .collect();
+    assert_eq!(lrs, here);
+    let shown = format!("{c:?}");
+    assert!(shown.contains("Sequential") && shown.contains("LambdaLr"), "{shown}");
+}

@@ -30,7 +30,7 @@ fn lambda(src: &str) -> fn(u64) -> f64 {
 }
 
 /// A schedule from a `class` name and its resolved arguments (the composites recursively).
-fn schedule2(class: &str, h: &Value) -> Box<dyn Schedule<f64>> {
+fn schedule2(class: &str, h: &Value) -> Box<dyn DynSchedule<f64>> {
     let num = |k: &str| common::f(&h[k]);
     let int = |k: &str| h[k].as_u64().unwrap_or_else(|| panic!("{class}: {k}"));
     let strategy = |k: &str| match h[k].as_str().unwrap() {

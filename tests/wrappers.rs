@@ -351,3 +351,53 @@ fn schedule_free_decay_at_z_and_groups() {
     opt.step(&mut p, &[0.1; 6]).unwrap();
     assert_eq!(opt.rule("b").unwrap().steps(), 1);
 }
+
+/// A snapshot taken after 3 steps, restored after 6 more, steps as the run did from step 3.
+fn snapshot_restores<O: Optimizer<f64>>(name: &str, mut opt: O) {
+    let g = |k: usize, x: &[f64]| -> Vec<f64> { x.iter().map(|v| 2.0 * v + (k as f64).sin()).collect() };
+    let mut x = vec![1.0, -2.0, 0.5, 3.0];
+    for k in 0..3 {
+        let gk = g(k, &x);
+        opt.step(&mut x, &gk).unwrap();
+    }
+    let (saved, x3) = (opt.snapshot().unwrap_or_else(|| panic!("{name}: no snapshot")), x.clone());
+    let mut first = Vec::new();
+    for k in 3..9 {
+        let gk = g(k, &x);
+        opt.step(&mut x, &gk).unwrap();
+        first.push(x.clone());
+    }
+    assert!(opt.restore(&*saved), "{name}: restore refused its own snapshot");
+    assert_eq!(opt.steps(), 3, "{name}");
+    x = x3;
+    for (k, want) in (3..9).zip(&first) {
+        let gk = g(k, &x);
+        opt.step(&mut x, &gk).unwrap();
+        assert_eq!(&x, want, "{name}: step {k} after the restore");
+    }
+    // another type's snapshot is refused, and changes nothing
+    let before = opt.snapshot().unwrap();
+    assert!(!opt.restore(&*Sgd::new(0.1_f64).snapshot().unwrap()), "{name}");
+    let mut y = x.clone();
+    let mut z = x.clone();
+    let gk = g(9, &x);
+    opt.step(&mut y, &gk).unwrap();
+    assert!(opt.restore(&*before));
+    opt.step(&mut z, &gk).unwrap();
+    assert_eq!(y, z, "{name}");
+}
+
+#[test]
+fn wrappers_and_groups_snapshot_and_restore() {
+    let adam = || Adam::new(0.05_f64);
+    snapshot_restores("Lookahead", Lookahead::new(adam(), 2, 0.5));
+    snapshot_restores("MultiSteps", MultiSteps::new(adam(), 2));
+    snapshot_restores("ApplyIfFinite", ApplyIfFinite::new(adam(), 3));
+    snapshot_restores("Lookahead(MultiSteps)", Lookahead::new(MultiSteps::new(adam(), 2), 3, 0.5));
+    let layout = Layout::new().tensor("w", &[3]).tensor("b", &[1]);
+    snapshot_restores(
+        "Groups",
+        Groups::new(layout).group(&["w"], AdamW::new(0.05).weight_decay(0.1)).group(&["b"], Prodigy::new(1.0)),
+    );
+    snapshot_restores("Box<dyn Optimizer>", Box::new(adam()) as Box<dyn Optimizer<f64>>);
+}

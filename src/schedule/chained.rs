@@ -7,7 +7,7 @@ use num_traits::Float;
 
 use super::torch::lr;
 use crate::kernel;
-use crate::schedule::Schedule;
+use crate::schedule::{DynSchedule, Schedule};
 use crate::{Error, Optimizer};
 
 /// Steps every schedule of a list, in order, at each step: `ChainedScheduler`. Their effects
@@ -17,6 +17,9 @@ use crate::{Error, Optimizer};
 /// Starting starts each schedule in order, as constructing torch's schedulers one after the
 /// other on the same optimizer does, and then gives each the rates in effect before the first
 /// (torch's `initial_lr`) as its base rates ([`Schedule::rebase`]).
+///
+/// Like [`Sequential`](crate::Sequential), it holds [`DynSchedule`]s: `Clone`, `Debug`,
+/// `Send + Sync`, and serializable when every schedule in it is.
 ///
 /// ```
 /// use gradus::{Chained, ExponentialLr, Optimizer, Schedule, Sgd, StepLr};
@@ -28,8 +31,11 @@ use crate::{Error, Optimizer};
 /// assert!((opt.learning_rate() - 0.025).abs() < 1e-15); // 0.5 * 0.5 * 0.1
 /// # Ok::<(), gradus::Error>(())
 /// ```
-pub struct Chained<T> {
-    schedules: Vec<Box<dyn Schedule<T>>>,
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(bound = "T: Float + 'static"))]
+pub struct Chained<T: Float> {
+    schedules: Vec<Box<dyn DynSchedule<T>>>,
     started: bool,
 }
 
@@ -41,7 +47,7 @@ impl<T: Float> Chained<T> {
     /// let s = Chained::<f64>::new(vec![Box::new(ConstantLr::new(0.5, 10)), Box::new(ExponentialLr::new(0.98))]);
     /// # let _ = s;
     /// ```
-    pub fn new(schedules: Vec<Box<dyn Schedule<T>>>) -> Self {
+    pub fn new(schedules: Vec<Box<dyn DynSchedule<T>>>) -> Self {
         Chained { schedules, started: false }
     }
 

@@ -8,6 +8,7 @@ use num_traits::Float;
 use crate::{Error, Optimizer};
 
 mod annealing;
+mod boxed;
 mod chained;
 mod cyclic;
 mod factor;
@@ -15,6 +16,7 @@ mod swa;
 mod torch;
 
 pub use annealing::SpikeAnnealing;
+pub use boxed::DynSchedule;
 pub use chained::Chained;
 pub use cyclic::{CyclicLr, CyclicMode, ScaleMode};
 pub use factor::{ConstantLr, LambdaLr, MultiplicativeLr, PolynomialLr};

@@ -7,7 +7,7 @@ use core::f64::consts::PI;
 use num_traits::Float;
 
 use crate::kernel::{self, cast, to_f64};
-use crate::schedule::{AnnealStrategy, Schedule};
+use crate::schedule::{AnnealStrategy, DynSchedule, Schedule};
 use crate::{Error, Optimizer};
 
 /// Where a torch-style schedule stands: each parameter group's base rate (torch's
@@ -877,6 +877,10 @@ impl<T: Float> Schedule<T> for ReduceLrOnPlateau {
 /// At each milestone the optimizer's rate is reset to the base rate recorded at the start and
 /// the next schedule is started from it.
 ///
+/// It holds its schedules as [`DynSchedule`]s, so it is `Clone`, `Debug` and `Send + Sync`, and,
+/// with `serde`, serializable when every schedule in it is one of the crate's without a closure
+/// (serializing one of your own, or a `LambdaLr`, is an error naming its type).
+///
 /// ```
 /// use gradus::{CosineAnnealingLr, LinearLr, Optimizer, Schedule, Sequential, Sgd};
 /// let mut opt = Sgd::new(1.0_f64);
@@ -887,8 +891,11 @@ impl<T: Float> Schedule<T> for ReduceLrOnPlateau {
 /// assert_eq!(opt.learning_rate(), 1.0); // warm-up done, cosine starts at the base rate
 /// # Ok::<(), gradus::Error>(())
 /// ```
-pub struct Sequential<T> {
-    schedules: Vec<Box<dyn Schedule<T>>>,
+#[derive(Clone, Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(bound = "T: Float + 'static"))]
+pub struct Sequential<T: Float> {
+    schedules: Vec<Box<dyn DynSchedule<T>>>,
     milestones: Vec<u64>,
     bases: Vec<f64>,
     count: u64,
@@ -903,7 +910,7 @@ impl<T: Float> Sequential<T> {
     /// let s = Sequential::<f64>::new(vec![Box::new(StepLr::new(2, 0.5)), Box::new(ExponentialLr::new(0.9))], &[10]);
     /// # let _ = s;
     /// ```
-    pub fn new(schedules: Vec<Box<dyn Schedule<T>>>, milestones: &[u64]) -> Self {
+    pub fn new(schedules: Vec<Box<dyn DynSchedule<T>>>, milestones: &[u64]) -> Self {
         Sequential { schedules, milestones: milestones.to_vec(), bases: Vec::new(), count: 0 }
     }
 

@@ -97,6 +97,8 @@ fn non_finite<T: Float>(grads: &[T]) -> Option<Error> {
 }
 
 impl<T: Float, O: Optimizer<T>> Optimizer<T> for ApplyIfFinite<O> {
+    super::snapshot_wrapper!(ApplyIfFinite<()> { max_consecutive_errors, notfinite_count, total_notfinite, last_finite, steps });
+
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), Error> {
         self.inner.validate()?;
         if params.len() != grads.len() {

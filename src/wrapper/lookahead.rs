@@ -119,6 +119,8 @@ impl<T: Float, O: Optimizer<T>> Lookahead<O, T> {
 }
 
 impl<T: Float, O: Optimizer<T>> Optimizer<T> for Lookahead<O, T> {
+    super::snapshot_wrapper!(Lookahead<(), T> { sync_period, slow_step_size, reset_state, slow, steps_since_sync, steps });
+
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), Error> {
         self.check(params, grads)?;
         self.apply(params, grads)

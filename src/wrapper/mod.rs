@@ -46,3 +46,32 @@ macro_rules! forward_to_inner {
     };
 }
 pub(crate) use forward_to_inner;
+
+/// [`Optimizer::snapshot`](crate::Optimizer::snapshot) and `restore` of a wrapper: the inner
+/// rule's snapshot beside a copy of the wrapper's own fields (the wrapper with `inner: ()`);
+/// `None` when the inner rule has none.
+macro_rules! snapshot_wrapper {
+    ($ty:ident <() $(, $t:ident)?> { $($field:ident),* $(,)? }) => {
+        fn snapshot(&self) -> Option<alloc::boxed::Box<dyn core::any::Any>>
+        where
+            T: 'static,
+        {
+            let inner = self.inner.snapshot()?;
+            let rest = $ty::<() $(, $t)?> { inner: (), $($field: self.$field.clone()),* };
+            Some(alloc::boxed::Box::new((inner, rest)))
+        }
+        fn restore(&mut self, snapshot: &dyn core::any::Any) -> bool
+        where
+            T: 'static,
+        {
+            let saved = snapshot.downcast_ref::<(alloc::boxed::Box<dyn core::any::Any>, $ty<() $(, $t)?>)>();
+            let Some((inner, rest)) = saved else { return false };
+            if !self.inner.restore(&**inner) {
+                return false;
+            }
+            $(self.$field.clone_from(&rest.$field);)*
+            true
+        }
+    };
+}
+pub(crate) use snapshot_wrapper;

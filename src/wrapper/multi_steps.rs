@@ -147,6 +147,8 @@ impl<T: Float, O: Optimizer<T>> MultiSteps<O, T> {
 }
 
 impl<T: Float + Send + Sync, O: Optimizer<T>> Optimizer<T> for MultiSteps<O, T> {
+    super::snapshot_wrapper!(MultiSteps<(), T> { every_k, use_grad_mean, accumulator_dtype, acc, mini_step, steps });
+
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<(), Error> {
         self.check(params, grads)?;
         self.apply(params, grads)
