@@ -74,8 +74,8 @@ pub enum Error {
         epoch: usize,
         /// Zero-based index of the sample (in dataset order) whose loss was not finite.
         sample: usize,
-        /// The zero-based epoch whose end was restored, the best one seen (lowest mean loss);
-        /// `None`: the start of training.
+        /// The zero-based epoch whose end was restored: the one before the epoch of lowest
+        /// mean loss, which started there; `None`: the start of training.
         restored: Option<usize>,
     },
     /// A gradient norm was NaN or infinite where the caller asked for an error.
@@ -339,8 +339,8 @@ struct RestoredText(Option<usize>);
 impl core::fmt::Display for RestoredText {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self.0 {
-            Some(e) => write!(f, "the parameters and state at the end of epoch {e}, the best one"),
-            None => f.write_str("the parameters and state at the start"),
+            Some(e) => write!(f, "the parameters and state at the end of epoch {e}, the best point seen"),
+            None => f.write_str("the parameters and state at the start, the best point seen"),
         }
     }
 }

@@ -288,9 +288,10 @@ impl Clock {
 /// - any error of the optimizer's step or the schedule.
 ///
 /// On an error during training, `params` and the optimizer's state (through
-/// [`Optimizer::snapshot`], which every rule of the crate and `Groups` give) are restored to
-/// those at the end of the best epoch so far, the one of lowest mean loss (the start of training
-/// if none completed); [`Error::Diverged`] names that epoch in `restored`.
+/// [`Optimizer::snapshot`], which every rule of the crate, `Groups` and the wrappers give) are
+/// restored to the best point seen: the one the epoch of lowest mean loss started from (an
+/// epoch's mean loss measures the point it starts at), which is the end of the epoch before it,
+/// or the start of training; [`Error::Diverged`] names that epoch in `restored`.
 pub fn fit<T, M, L, O>(
     model: &M,
     loss: &L,
@@ -352,10 +353,12 @@ where
     let mut grad = vec![T::zero(); params.len()];
     let mut sample_grad = vec![T::zero(); if options.batch_size > 1 { params.len() } else { 0 }];
     let (mut out, mut d_out) = (vec![T::zero(); outputs], vec![T::zero(); outputs]);
-    // the best epoch so far (lowest mean loss; the start before any): what an error restores
+    // what an error restores: the parameters and state an epoch of lowest mean loss started
+    // from (an epoch's mean loss measures the point it starts at, the end of the one before)
     let mut best = params.to_vec();
     let mut best_state = optimizer.snapshot();
     let (mut best_epoch, mut best_loss) = (None, f64::INFINITY);
+    let (mut start, mut start_state) = (params.to_vec(), None);
     let mut report = FitReport {
         epochs: Vec::with_capacity(options.epochs),
         final_lr: optimizer.learning_rate(),
@@ -446,10 +449,14 @@ where
             });
         }
         if to_f64(mean) < best_loss {
-            best.copy_from_slice(params);
-            best_state = optimizer.snapshot();
-            (best_epoch, best_loss) = (Some(epoch), to_f64(mean));
+            best.copy_from_slice(&start);
+            if epoch > 0 {
+                best_state = start_state.take();
+            }
+            (best_epoch, best_loss) = (epoch.checked_sub(1), to_f64(mean));
         }
+        start.copy_from_slice(params);
+        start_state = optimizer.snapshot();
         let accuracy = right.map(|r| cast(r as f64 / n as f64));
         let e = EpochReport { epoch, loss: mean, lr: optimizer.learning_rate(), accuracy, elapsed: clock.elapsed() };
         report.epochs.push(e);
