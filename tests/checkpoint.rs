@@ -301,6 +301,11 @@ fn a_sequential_with_a_closure_names_it_when_it_cannot_be_saved() {
     bad["schedules"][0] = serde_json::json!({"NoSuchLr": {}});
     let e = serde_json::from_value::<Chained<f64>>(bad).unwrap_err().to_string();
     assert!(e.contains("NoSuchLr"), "{e}");
+    // a member with an invalid hyperparameter is an error as it loads, naming it
+    let mut bad = saved.clone();
+    bad["schedules"][0]["StepLr"]["gamma"] = serde_json::json!(-1.0);
+    let e = serde_json::from_value::<Chained<f64>>(bad).unwrap_err().to_string();
+    assert!(e.contains("StepLr") && e.contains("gamma"), "{e}");
 }
 
 #[test]

@@ -83,7 +83,7 @@ mod serde_impl {
     use alloc::format;
 
     use num_traits::Float;
-    use serde::de::Deserializer;
+    use serde::de::{Deserializer, Error as _};
     use serde::ser::{Error as _, Serializer};
     use serde::{Deserialize, Serialize};
 
@@ -121,10 +121,13 @@ mod serde_impl {
 
             impl<'de, T: Float + 'static> Deserialize<'de> for Box<dyn DynSchedule<T>> {
                 fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                    Ok(match Saved::<T>::deserialize(deserializer)? {
+                    let schedule: Box<dyn DynSchedule<T>> = match Saved::<T>::deserialize(deserializer)? {
                         $(Saved::$ty(s) => Box::new(s),)*
                         $(Saved::$generic(s) => Box::new(s),)*
-                    })
+                    };
+                    // a member of a list is checked as it loads, as its next step would
+                    schedule.validate().map_err(|e| D::Error::custom(format!("{}: {e}", schedule.type_name())))?;
+                    Ok(schedule)
                 }
             }
         };
