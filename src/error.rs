@@ -67,7 +67,7 @@ pub enum Error {
     /// [`snapshot`](crate::Optimizer::snapshot), were restored to those of epoch `restored`.
     #[error(
         "diverged: non-finite loss in epoch {epoch} at sample {sample}; restored {} (lower the learning rate or clip the gradients)",
-        restored_text(*restored)
+        RestoredText(*restored)
     )]
     Diverged {
         /// Zero-based epoch.
@@ -330,10 +330,6 @@ impl PartialEq<str> for TensorName {
 }
 
 /// What [`Error::Diverged`] restored, in words.
-fn restored_text(restored: Option<usize>) -> RestoredText {
-    RestoredText(restored)
-}
-
 struct RestoredText(Option<usize>);
 
 impl core::fmt::Display for RestoredText {

@@ -353,12 +353,10 @@ where
     let mut grad = vec![T::zero(); params.len()];
     let mut sample_grad = vec![T::zero(); if options.batch_size > 1 { params.len() } else { 0 }];
     let (mut out, mut d_out) = (vec![T::zero(); outputs], vec![T::zero(); outputs]);
-    // what an error restores: the parameters and state an epoch of lowest mean loss started
-    // from (an epoch's mean loss measures the point it starts at, the end of the one before)
-    let mut best = params.to_vec();
-    let mut best_state = optimizer.snapshot();
-    let (mut best_epoch, mut best_loss) = (None, f64::INFINITY);
-    let (mut start, mut start_state) = (params.to_vec(), None);
+    // what an error restores: the point the epoch of lowest mean loss started from (an epoch's
+    // mean loss measures the point it starts at, the end of the one before), else the start
+    let mut start = Point { after: None, params: params.to_vec(), state: optimizer.snapshot() };
+    let (mut best, mut best_loss): (Option<Point<T>>, f64) = (None, f64::INFINITY);
     let mut report = FitReport {
         epochs: Vec::with_capacity(options.epochs),
         final_lr: optimizer.learning_rate(),
@@ -439,24 +437,21 @@ where
             _ => Ok(()),
         });
         if let Err(e) = result {
-            params.copy_from_slice(&best);
-            if let Some(saved) = &best_state {
+            let point = best.as_ref().unwrap_or(&start);
+            params.copy_from_slice(&point.params);
+            if let Some(saved) = &point.state {
                 optimizer.restore(&**saved);
             }
             return Err(match e {
-                Error::Diverged { epoch, sample, .. } => Error::Diverged { epoch, sample, restored: best_epoch },
+                Error::Diverged { epoch, sample, .. } => Error::Diverged { epoch, sample, restored: point.after },
                 e => e,
             });
         }
+        let end = Point { after: Some(epoch), params: params.to_vec(), state: optimizer.snapshot() };
+        let began = core::mem::replace(&mut start, end);
         if to_f64(mean) < best_loss {
-            best.copy_from_slice(&start);
-            if epoch > 0 {
-                best_state = start_state.take();
-            }
-            (best_epoch, best_loss) = (epoch.checked_sub(1), to_f64(mean));
+            (best, best_loss) = (Some(began), to_f64(mean));
         }
-        start.copy_from_slice(params);
-        start_state = optimizer.snapshot();
         let accuracy = right.map(|r| cast(r as f64 / n as f64));
         let e = EpochReport { epoch, loss: mean, lr: optimizer.learning_rate(), accuracy, elapsed: clock.elapsed() };
         report.epochs.push(e);
@@ -473,6 +468,14 @@ where
         }
     }
     Ok(report)
+}
+
+/// A point [`fit`] can go back to: the parameters and the optimizer's state at the end of epoch
+/// `after` (`None`: the start of training).
+struct Point<T> {
+    after: Option<usize>,
+    params: Vec<T>,
+    state: Option<alloc::boxed::Box<dyn core::any::Any>>,
 }
 
 /// Mean loss and (for a classifier's loss) accuracy of `model` at `params` over samples `(x,

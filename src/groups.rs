@@ -216,19 +216,14 @@ impl<T: Float + Send + Sync + 'static> Groups<T> {
                 self.apply_tensor(i, p, g)?;
             }
         }
-        for g in 0..self.groups.len() {
-            if matches!(self.groups[g].rule, Slot::Prodigy(_)) {
-                let views: &[&mut [T]] = params;
-                let (acc, denom) = prodigy_sums(&mut self.tensors, g, |i| (&*views[i], grads[i]));
-                for (i, t) in self.tensors.iter_mut().enumerate() {
-                    if let Some((owner, Slot::Prodigy(p))) = t {
-                        if *owner == g && !params[i].is_empty() {
-                            p.finish(params[i], acc, denom);
-                        }
-                    }
-                }
-            }
-        }
+        step_prodigy_groups(
+            &self.groups,
+            &mut self.tensors,
+            params,
+            |ps, i| &*ps[i],
+            |ps, i| &mut *ps[i],
+            |i| grads[i],
+        );
         self.steps += 1;
         Ok(())
     }
@@ -333,23 +328,6 @@ impl<T: Float + Send + Sync + 'static> Groups<T> {
         slot.get_mut().apply(params, grads).map_err(|e| in_group(*g, e))
     }
 
-    /// Steps the Prodigy group `g`: every tensor's moments, then every tensor's move with the
-    /// estimate from the sums over all of them (optax's one estimate over the tree).
-    fn step_prodigy_group(&mut self, g: usize, params: &mut [T], grads: &[T]) {
-        let layout = &self.layout;
-        let flat: &[T] = params;
-        let (acc, denom) =
-            prodigy_sums(&mut self.tensors, g, |i| (&flat[layout.range_of(i)], &grads[layout.range_of(i)]));
-        for (i, t) in self.tensors.iter_mut().enumerate() {
-            let r = self.layout.range_of(i);
-            if let Some((owner, Slot::Prodigy(p))) = t {
-                if *owner == g && !r.is_empty() {
-                    p.finish(&mut params[r.clone()], acc, denom);
-                }
-            }
-        }
-    }
-
     fn set_group<F: FnMut(&mut dyn Optimizer<T>) -> bool>(&mut self, group: usize, mut f: F) -> bool {
         let Some(g) = self.groups.get_mut(group) else { return false };
         let mut ok = f(g.rule.get_mut());
@@ -360,25 +338,42 @@ impl<T: Float + Send + Sync + 'static> Groups<T> {
     }
 }
 
-/// The first half of a Prodigy group's step over its tensors (`tensor(i)` gives tensor `i`'s
-/// parameters and gradient): the sums of every tensor's share of the estimate.
-fn prodigy_sums<'a, T: Float + Send + Sync + 'static>(
+/// Steps every Prodigy group of `groups` (the per-tensor loop skips their tensors): per group,
+/// every tensor's moments, then every tensor's move with the estimate from the sums over all of
+/// them (optax's one estimate over the tree). `view(params, i)` and `view_mut(params, i)` give
+/// tensor `i`'s parameters, `grad(i)` its gradient.
+fn step_prodigy_groups<'g, T: Float + Send + Sync + 'static, P: ?Sized>(
+    groups: &[Group<T>],
     tensors: &mut [Option<(usize, Slot<T>)>],
-    g: usize,
-    tensor: impl Fn(usize) -> (&'a [T], &'a [T]),
-) -> (f64, f64) {
-    let (mut acc, mut denom) = (0.0, 0.0);
-    for (i, t) in tensors.iter_mut().enumerate() {
-        if let Some((owner, Slot::Prodigy(p))) = t {
-            let (params, grads) = tensor(i);
-            if *owner == g && !params.is_empty() {
-                let (a, s) = p.moments(params, grads);
-                acc += a;
-                denom += s;
+    params: &mut P,
+    view: impl Fn(&P, usize) -> &[T],
+    view_mut: impl Fn(&mut P, usize) -> &mut [T],
+    grad: impl Fn(usize) -> &'g [T],
+) {
+    for (g, group) in groups.iter().enumerate() {
+        if !matches!(group.rule, Slot::Prodigy(_)) {
+            continue;
+        }
+        let (mut acc, mut denom) = (0.0, 0.0);
+        for (i, t) in tensors.iter_mut().enumerate() {
+            let p = view(params, i);
+            if let Some((owner, Slot::Prodigy(rule))) = t {
+                if *owner == g && !p.is_empty() {
+                    let (a, s) = rule.moments(p, grad(i));
+                    acc += a;
+                    denom += s;
+                }
+            }
+        }
+        for (i, t) in tensors.iter_mut().enumerate() {
+            let p = view_mut(params, i);
+            if let Some((owner, Slot::Prodigy(rule))) = t {
+                if *owner == g && !p.is_empty() {
+                    rule.finish(p, acc, denom);
+                }
             }
         }
     }
-    (acc, denom)
 }
 
 /// A rule's hyperparameter error, with the group it came from.
@@ -466,11 +461,15 @@ impl<T: Float + Send + Sync + 'static> Optimizer<T> for Groups<T> {
             let r = self.layout.range_of(i);
             self.apply_tensor(i, &mut params[r.clone()], &grads[r])?;
         }
-        for g in 0..self.groups.len() {
-            if matches!(self.groups[g].rule, Slot::Prodigy(_)) {
-                self.step_prodigy_group(g, params, grads);
-            }
-        }
+        let layout = &self.layout;
+        step_prodigy_groups(
+            &self.groups,
+            &mut self.tensors,
+            params,
+            |ps, i| &ps[layout.range_of(i)],
+            |ps, i| &mut ps[layout.range_of(i)],
+            |i| &grads[layout.range_of(i)],
+        );
         self.steps += 1;
         Ok(())
     }

@@ -152,6 +152,19 @@ fn groups_do_not_allocate_after_the_first_step() {
         assert!(opt.step(&mut p, &bad).is_err());
     });
     assert_eq!(later, 0, "Groups allocated after its first step");
+    // a Prodigy group steps one estimate over its tensors, flat or by views, without allocating
+    let mut opt = Groups::new(layout.clone())
+        .group(&["w1", "w2"], Prodigy::new(1.0_f32).weight_decay(0.1))
+        .group(&["b1", "b2"], AdamW::new(1e-3));
+    assert!(allocations(|| opt.step(&mut p, &g).unwrap()) > 0);
+    let later = allocations(|| {
+        for _ in 0..10 {
+            opt.step(&mut p, &g).unwrap();
+        }
+        let [a, b, c, d] = &mut tensors[..] else { unreachable!() };
+        opt.step_tensors(&mut [&mut a[..], &mut b[..], &mut c[..], &mut d[..]], &grads).unwrap();
+    });
+    assert_eq!(later, 0, "a Prodigy group allocated after its first step");
 }
 
 #[test]

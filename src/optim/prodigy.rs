@@ -228,6 +228,11 @@ impl<T: Float + Send + Sync> Rule<T> for Prodigy<T> {
 }
 
 impl<T: Float + Send + Sync> Prodigy<T> {
+    /// The decay of the estimate's averages: `beta3`, or `sqrt(beta2)`.
+    fn beta3_or_default(&self) -> f64 {
+        self.beta3.unwrap_or_else(|| kernel::sqrt(self.beta2))
+    }
+
     /// The `dlr` of this step from the current `d`.
     fn dlr(&self) -> f64 {
         let t = self.progress.step;
@@ -256,7 +261,7 @@ impl<T: Float + Send + Sync> Prodigy<T> {
             self.x0.get_mut().copy_from_slice(params);
         }
         let d = self.d;
-        let beta3 = self.beta3.unwrap_or_else(|| kernel::sqrt(self.beta2));
+        let beta3 = self.beta3_or_default();
         let dlr = self.dlr();
         let into_s = if self.safeguard_warmup { d } else { dlr };
         let (dt, e1, b2, c2, b3, into_s, d0): (T, Ema<T>, T, T, T, T, T) = (
@@ -288,7 +293,7 @@ impl<T: Float + Send + Sync> Prodigy<T> {
     /// The second half: the new estimate from the sums over everything stepped, then the move.
     pub(crate) fn finish(&mut self, params: &mut [T], acc: f64, denom: f64) {
         let d = self.d;
-        let beta3 = self.beta3.unwrap_or_else(|| kernel::sqrt(self.beta2));
+        let beta3 = self.beta3_or_default();
         let dlr = self.dlr();
         self.num = beta3 * self.num + (d / self.estim_lr0) * dlr * acc;
         let estimate = self.estim_lr_coef * self.num / denom;
