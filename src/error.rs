@@ -173,6 +173,18 @@ pub enum Error {
         /// The length it has (for `progress`: the step count).
         found: usize,
     },
+    /// A schedule's saved position is impossible: a counter past its bound, a base rate that is
+    /// negative or not finite, or one base rate for another number of parameter groups than the
+    /// optimizer has. Reload an intact checkpoint, or build the schedule anew.
+    #[error("corrupt schedule state: `{field}` = {value}, where {expected} (a tampered or truncated checkpoint?)")]
+    CorruptSchedule {
+        /// The state field.
+        field: &'static str,
+        /// Its value (a count, as `f64`, for a list).
+        value: f64,
+        /// What it must be, in words.
+        expected: &'static str,
+    },
     /// A tensor name given to a [`Layout`](crate::Layout) twice.
     #[error("duplicate tensor `{name}` in the layout: every tensor needs its own name")]
     DuplicateTensor {

@@ -339,3 +339,121 @@ fn sequential_and_chained_are_send_sync_clone_debug() {
     let shown = format!("{c:?}");
     assert!(shown.contains("Sequential") && shown.contains("LambdaLr"), "{shown}");
 }
+
+/// Every leaf of a schedule's checkpoint (each number, list and flag, nested ones included)
+/// tampered in turn: to 0, -1, 0.5, 1e300 and `null`, a list emptied and grown by one, a flag
+/// flipped. Every tampering either is refused (on load, by `validate`, or by the next `step`,
+/// with the optimizer's rate untouched) or is a state the schedule can continue from; the
+/// fields whose every tampering is accepted are exactly `free`, each a value with no invalid
+/// setting (a step counter, a flag that only skips a no-op).
+fn schedule_tampering_is_refused<S>(name: &str, make: impl Fn() -> S, metric: bool, free: &[&str])
+where
+    S: Schedule<f64> + Serialize + DeserializeOwned,
+{
+    // an optimizer with a momentum (for momentum cycling) and a second moment (for SpikeAnnealing)
+    let opt = || {
+        let mut a = Adam::new(0.1);
+        a.step(&mut [1.0, 2.0], &[0.5, -0.25]).unwrap();
+        a
+    };
+    let m = |k: usize| metric.then_some(1.0 / (1.0 + (k % 5) as f64));
+    let mut s = make();
+    let mut o = opt();
+    s.start(&mut o).unwrap();
+    for k in 0..3 {
+        s.step(&mut o, m(k)).unwrap();
+    }
+    let saved = serde_json::to_value(&s).unwrap();
+    fn leaves(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(o) => o.iter().for_each(|(k, v)| leaves(v, format!("{at}/{k}"), out)),
+            serde_json::Value::Array(a) => {
+                out.push(at.clone());
+                a.iter().enumerate().for_each(|(i, v)| leaves(v, format!("{at}/{i}"), out));
+            }
+            _ => out.push(at),
+        }
+    }
+    let mut paths = Vec::new();
+    leaves(&saved, String::new(), &mut paths);
+    let mut undetected = Vec::new();
+    for path in &paths {
+        let leaf = saved.pointer(path).unwrap();
+        let mut tamperings: Vec<serde_json::Value> = match leaf {
+            serde_json::Value::Array(a) => {
+                let mut grown = a.clone();
+                grown.extend(a.last().cloned());
+                vec![serde_json::json!([]), serde_json::Value::Array(grown)]
+            }
+            serde_json::Value::Bool(b) => vec![serde_json::json!(!b)],
+            _ => [0.0, -1.0, 0.5, 1e300].into_iter().map(|x| serde_json::json!(x)).collect(),
+        };
+        tamperings.push(serde_json::Value::Null);
+        let mut detected = false;
+        for t in tamperings {
+            if &t == leaf {
+                continue;
+            }
+            let mut v = saved.clone();
+            *v.pointer_mut(path).unwrap() = t.clone();
+            let Ok(mut bad) = serde_json::from_value::<S>(v) else {
+                detected = true;
+                continue;
+            };
+            if bad.validate().is_err() {
+                detected = true;
+                continue;
+            }
+            // a state that validates steps on from the optimizer it was saved with, or is
+            // refused by the step with the rate untouched
+            let mut o2 = o.clone();
+            let before = o2.learning_rate().to_bits();
+            match bad.step(&mut o2, m(3)) {
+                Err(_) => {
+                    assert_eq!(o2.learning_rate().to_bits(), before, "{name}: {path} = {t}: a failed step set the rate");
+                    detected = true;
+                }
+                Ok(()) => {
+                    let lr = o2.learning_rate();
+                    assert!(lr.is_finite() && lr >= 0.0, "{name}: {path} = {t} loads, validates and sets lr {lr}");
+                }
+            }
+        }
+        if !detected {
+            undetected.push(path.clone());
+        }
+    }
+    let free: Vec<String> = free.iter().map(|s| s.to_string()).collect();
+    assert_eq!(undetected, free, "{name}: the fields whose tampering goes unnoticed");
+}
+
+#[test]
+fn tampered_schedules_are_refused_field_by_field() {
+    schedule_tampering_is_refused("StepLr", || StepLr::new(7, 0.5), false, &[]);
+    schedule_tampering_is_refused("MultiStepLr", || MultiStepLr::new(&[5, 20, 30], 0.3), false, &[]);
+    schedule_tampering_is_refused("ExponentialLr", || ExponentialLr::new(0.97), false, &[]);
+    schedule_tampering_is_refused("CosineAnnealingLr", || CosineAnnealingLr::new(15, 0.001), false, &[]);
+    schedule_tampering_is_refused("CosineAnnealingWarmRestarts", || CosineAnnealingWarmRestarts::new(6, 2, 0.0), false, &[]);
+    schedule_tampering_is_refused("LinearLr", || LinearLr::new(0.25, 1.0, 25), false, &[]);
+    schedule_tampering_is_refused("OneCycleLr", || OneCycleLr::new(0.3, 60), false, &[]);
+    schedule_tampering_is_refused("ReduceLrOnPlateau", || ReduceLrOnPlateau::new(PlateauMode::Min, 0.5, 2).cooldown(1), true, &["/best"]);
+    schedule_tampering_is_refused("ConstantLr", || ConstantLr::new(0.5, 5), false, &[]);
+    schedule_tampering_is_refused("PolynomialLr", || PolynomialLr::new(10, 2.0), false, &[]);
+    schedule_tampering_is_refused("CyclicLr", || CyclicLr::new(0.01, 0.1, 4).cycle_momentum(Some((0.8, 0.9))), false, &[]);
+    schedule_tampering_is_refused("SwaLr", || SwaLr::new(0.05, 5), false, &[]);
+    schedule_tampering_is_refused("SpikeAnnealing", SpikeAnnealing::notebook, false, &[]);
+    schedule_tampering_is_refused(
+        "Sequential",
+        || -> Sequential<f64> {
+            Sequential::new(vec![Box::new(LinearLr::new(0.1, 1.0, 2)), Box::new(CosineAnnealingLr::new(30, 0.0))], &[2])
+        },
+        false,
+        &[],
+    );
+    schedule_tampering_is_refused(
+        "Chained",
+        || -> Chained<f64> { Chained::new(vec![Box::new(StepLr::new(2, 0.5)), Box::new(ExponentialLr::new(0.9))]) },
+        false,
+        &[],
+    );
+}

@@ -73,10 +73,14 @@ impl SpikeAnnealing {
 }
 
 impl<T: Float> Schedule<T> for SpikeAnnealing {
-    fn step(&mut self, optimizer: &mut dyn Optimizer<T>, _metric: Option<T>) -> Result<(), Error> {
+    fn validate(&self) -> Result<(), Error> {
         crate::kernel::positive("threshold", self.threshold)?;
         crate::kernel::positive("factor", self.factor)?;
-        crate::kernel::positive("reference", self.reference)?;
+        crate::kernel::positive("reference", self.reference)
+    }
+
+    fn step(&mut self, optimizer: &mut dyn Optimizer<T>, _metric: Option<T>) -> Result<(), Error> {
+        Schedule::<T>::validate(self)?;
         let v = optimizer.second_moment().ok_or(Error::NoSecondMoment)?;
         let a = v.iter().fold(0.0, |acc, &v| acc + sqrt(to_f64(v)));
         if a / self.reference > self.threshold {

@@ -8,6 +8,8 @@ use core::fmt;
 use num_traits::Float;
 
 use crate::schedule::Schedule;
+use crate::{Error, Optimizer};
+use alloc::vec::Vec;
 #[cfg(doc)]
 use crate::{Chained, Sequential};
 
@@ -77,6 +79,33 @@ impl<T: Float> fmt::Debug for dyn DynSchedule<T> {
     }
 }
 
+/// Runs `f`, a step of a list of schedules, all or nothing: if it fails, the list's state and
+/// every group's rate and momentum are put back as they were, so a member that refuses its step
+/// (after others took theirs) changes nothing. The copies cost an allocation per schedule step,
+/// not per optimizer element.
+pub(super) fn all_or_nothing<T: Float, S: Clone>(
+    this: &mut S,
+    optimizer: &mut dyn Optimizer<T>,
+    f: impl FnOnce(&mut S, &mut dyn Optimizer<T>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let saved = this.clone();
+    let rates: Vec<(Option<T>, Option<T>)> =
+        (0..optimizer.groups()).map(|g| (optimizer.group_learning_rate(g), optimizer.group_momentum(g))).collect();
+    let result = f(this, optimizer);
+    if result.is_err() {
+        *this = saved;
+        for (g, (lr, momentum)) in rates.into_iter().enumerate() {
+            if let Some(lr) = lr {
+                optimizer.set_group_learning_rate(g, lr);
+            }
+            if let Some(m) = momentum {
+                optimizer.set_group_momentum(g, m);
+            }
+        }
+    }
+    result
+}
+
 #[cfg(feature = "serde")]
 mod serde_impl {
     use alloc::boxed::Box;
@@ -110,8 +139,8 @@ mod serde_impl {
                     } else)* {
                         return Err(S::Error::custom(format!(
                             "a schedule of type `{}` cannot be serialized: only the crate's schedules \
-                             without closures can (not LambdaLr, MultiplicativeLr, CyclicLr, \
-                             or one of your own)",
+                             without closures can (not LambdaLr, MultiplicativeLr, a CyclicLr \
+                             with a scale_fn, or one of your own)",
                             self.type_name()
                         )));
                     };
@@ -135,7 +164,7 @@ mod serde_impl {
 
     saved!(
         StepLr, MultiStepLr, ExponentialLr, CosineAnnealingLr, CosineAnnealingWarmRestarts, LinearLr, OneCycleLr,
-        ReduceLrOnPlateau, ConstantLr, PolynomialLr, SpikeAnnealing, SwaLr;
+        ReduceLrOnPlateau, ConstantLr, PolynomialLr, SpikeAnnealing, SwaLr, CyclicLr;
         Sequential, Chained
     );
 }

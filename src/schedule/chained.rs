@@ -7,6 +7,7 @@ use num_traits::Float;
 
 use super::torch::lr;
 use crate::kernel;
+use crate::schedule::boxed::all_or_nothing;
 use crate::schedule::{DynSchedule, Schedule};
 use crate::{Error, Optimizer};
 
@@ -63,19 +64,23 @@ impl<T: Float> Schedule<T> for Chained<T> {
         if self.started {
             return Ok(());
         }
-        let bases: Vec<f64> = (0..optimizer.groups()).map(|g| lr(&*optimizer, g)).collect();
-        for s in &mut self.schedules {
-            s.start(optimizer)?;
-            s.rebase(&bases);
-        }
-        self.started = true;
-        Ok(())
+        all_or_nothing(self, optimizer, |this, optimizer| {
+            let bases: Vec<f64> = (0..optimizer.groups()).map(|g| lr(&*optimizer, g)).collect();
+            for s in &mut this.schedules {
+                s.start(optimizer)?;
+                s.rebase(&bases);
+            }
+            this.started = true;
+            Ok(())
+        })
     }
 
     fn step(&mut self, optimizer: &mut dyn Optimizer<T>, metric: Option<T>) -> Result<(), Error> {
         self.check()?;
-        self.started = true;
-        self.schedules.iter_mut().try_for_each(|s| s.step(optimizer, metric))
+        all_or_nothing(self, optimizer, |this, optimizer| {
+            this.started = true;
+            this.schedules.iter_mut().try_for_each(|s| s.step(optimizer, metric))
+        })
     }
 
     fn validate(&self) -> Result<(), Error> {

@@ -219,7 +219,8 @@ impl CyclicLr {
         }
     }
 
-    fn apply<T: Float>(&self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
+    /// What `apply` would refuse about this optimizer, checked before anything is written.
+    fn check<T: Float>(&self, optimizer: &dyn Optimizer<T>) -> Result<(), Error> {
         let groups = optimizer.groups();
         if !self.group_momenta.is_empty() && self.momenta.is_some() && self.group_momenta.len() != groups {
             return Err(Error::InvalidHyperparameter {
@@ -235,6 +236,30 @@ impl CyclicLr {
                 expected: "one base_lr per parameter group of the optimizer (or one for all)",
             });
         }
+        for g in 0..groups {
+            if let Some((base_m, _)) = self.group_momenta_of(g) {
+                if optimizer.group_momentum(g).is_none() {
+                    return Err(Error::InvalidHyperparameter {
+                        name: "cycle_momentum",
+                        value: base_m,
+                        expected: "an optimizer with a momentum (or beta1); turn cycling off with cycle_momentum(None)",
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn group_momenta_of(&self, g: usize) -> Option<(f64, f64)> {
+        if self.group_momenta.is_empty() {
+            self.momenta
+        } else {
+            self.group_momenta.get(g).copied()
+        }
+    }
+
+    /// Sets every group's rate (and momentum) for `last_epoch`; `check` has passed.
+    fn apply<T: Float>(&self, optimizer: &mut dyn Optimizer<T>) {
         let up = self.step_size_up as f64;
         let total = up + self.step_size_down.unwrap_or(self.step_size_up) as f64;
         let ratio = up / total;
@@ -243,23 +268,16 @@ impl CyclicLr {
         let x = 1.0 + t / total - cycle;
         let s = if x <= ratio { x / ratio } else { (x - 1.0) / (ratio - 1.0) };
         let scale = self.scale(cycle, t);
-        for g in 0..groups {
+        for g in 0..optimizer.groups() {
             let i = if self.base_lrs.len() == 1 { 0 } else { g };
             let (base, max) = (self.base_lrs[i], self.max_lrs[i]);
             set_lr(optimizer, g, base + (max - base) * s * scale);
-            let momenta = if self.group_momenta.is_empty() { self.momenta } else { self.group_momenta.get(g).copied() };
-            if let Some((base_m, max_m)) = momenta {
+            if let Some((base_m, max_m)) = self.group_momenta_of(g) {
                 let m = max_m - (max_m - base_m) * s * scale;
-                if !optimizer.set_group_momentum(g, cast(m)) {
-                    return Err(Error::InvalidHyperparameter {
-                        name: "cycle_momentum",
-                        value: m,
-                        expected: "an optimizer with a momentum (or beta1); turn cycling off with cycle_momentum(None)",
-                    });
-                }
+                let set = optimizer.set_group_momentum(g, cast(m));
+                debug_assert!(set, "check found a momentum");
             }
         }
-        Ok(())
     }
 }
 
@@ -269,15 +287,19 @@ impl<T: Float> Schedule<T> for CyclicLr {
         if self.started {
             return Ok(());
         }
+        self.check(&*optimizer)?;
         self.started = true;
-        self.apply(optimizer)
+        self.apply(optimizer);
+        Ok(())
     }
 
     fn step(&mut self, optimizer: &mut dyn Optimizer<T>, _metric: Option<T>) -> Result<(), Error> {
         self.validate()?;
+        self.check(&*optimizer)?;
         self.started = true;
         self.last_epoch += 1;
-        self.apply(optimizer)
+        self.apply(optimizer);
+        Ok(())
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -299,5 +321,74 @@ impl fmt::Debug for CyclicLr {
             .field("group_momenta", &self.group_momenta)
             .field("last_epoch", &self.last_epoch)
             .finish()
+    }
+}
+
+/// A checkpoint of a `CyclicLr`: every field but a custom scale function, which cannot be
+/// saved (serializing a `CyclicLr` that has one is an error naming it).
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use alloc::vec::Vec;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{CyclicLr, CyclicMode};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename = "CyclicLr")]
+    struct Saved {
+        base_lrs: Vec<f64>,
+        max_lrs: Vec<f64>,
+        step_size_up: u64,
+        step_size_down: Option<u64>,
+        mode: CyclicMode,
+        gamma: f64,
+        momenta: Option<(f64, f64)>,
+        group_momenta: Vec<(f64, f64)>,
+        last_epoch: u64,
+        started: bool,
+    }
+
+    impl Serialize for CyclicLr {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            if self.scale_fn.is_some() {
+                return Err(serde::ser::Error::custom(
+                    "a CyclicLr with a custom scale_fn cannot be serialized (a closure has no saved form): \
+                     use one of its modes, or rebuild the schedule with its scale_fn on resume",
+                ));
+            }
+            Saved {
+                base_lrs: self.base_lrs.clone(),
+                max_lrs: self.max_lrs.clone(),
+                step_size_up: self.step_size_up,
+                step_size_down: self.step_size_down,
+                mode: self.mode,
+                gamma: self.gamma,
+                momenta: self.momenta,
+                group_momenta: self.group_momenta.clone(),
+                last_epoch: self.last_epoch,
+                started: self.started,
+            }
+            .serialize(serializer)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for CyclicLr {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let s = Saved::deserialize(deserializer)?;
+            Ok(CyclicLr {
+                base_lrs: s.base_lrs,
+                max_lrs: s.max_lrs,
+                step_size_up: s.step_size_up,
+                step_size_down: s.step_size_down,
+                mode: s.mode,
+                gamma: s.gamma,
+                scale_fn: None,
+                momenta: s.momenta,
+                group_momenta: s.group_momenta,
+                last_epoch: s.last_epoch,
+                started: s.started,
+            })
+        }
     }
 }

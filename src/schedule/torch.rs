@@ -7,6 +7,7 @@ use core::f64::consts::PI;
 use num_traits::Float;
 
 use crate::kernel::{self, cast, to_f64};
+use crate::schedule::boxed::all_or_nothing;
 use crate::schedule::{AnnealStrategy, DynSchedule, Schedule};
 use crate::{Error, Optimizer};
 
@@ -25,6 +26,39 @@ impl Clock {
         if self.bases.is_empty() {
             self.bases = (0..opt.groups()).map(|g| lr(opt, g)).collect();
         }
+    }
+
+    /// The recorded base rates are rates: finite and non-negative.
+    pub(super) fn check(&self) -> Result<(), Error> {
+        check_bases(&self.bases)
+    }
+
+    /// The recorded base rates, if any, are one per group of `opt`.
+    pub(super) fn check_groups<T: Float>(&self, opt: &dyn Optimizer<T>) -> Result<(), Error> {
+        check_bases_for(&self.bases, opt)
+    }
+}
+
+/// Base rates (torch's `initial_lr`) are finite and non-negative.
+pub(super) fn check_bases(bases: &[f64]) -> Result<(), Error> {
+    match bases.iter().find(|b| !(b.is_finite() && **b >= 0.0)) {
+        Some(&b) => {
+            Err(Error::CorruptSchedule { field: "bases", value: b, expected: "every base rate finite and >= 0" })
+        }
+        None => Ok(()),
+    }
+}
+
+/// Recorded base rates (none yet is fine) are one per parameter group of `opt`.
+pub(super) fn check_bases_for<T: Float>(bases: &[f64], opt: &dyn Optimizer<T>) -> Result<(), Error> {
+    if bases.is_empty() || bases.len() == opt.groups() {
+        Ok(())
+    } else {
+        Err(Error::CorruptSchedule {
+            field: "bases",
+            value: bases.len() as f64,
+            expected: "one base rate per parameter group of the optimizer",
+        })
     }
 }
 
@@ -48,7 +82,8 @@ macro_rules! torch_schedule {
     ($ty:ty, $advance:expr) => {
         impl<T: Float> Schedule<T> for $ty {
             fn start(&mut self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
-                self.validate()?;
+                Schedule::<T>::validate(self)?;
+                self.clock.check_groups(&*optimizer)?;
                 if !self.clock.bases.is_empty() {
                     return Ok(()); // already attached (e.g. a resumed run)
                 }
@@ -61,7 +96,8 @@ macro_rules! torch_schedule {
             }
 
             fn step(&mut self, optimizer: &mut dyn Optimizer<T>, _metric: Option<T>) -> Result<(), Error> {
-                self.validate()?;
+                Schedule::<T>::validate(self)?;
+                self.clock.check_groups(&*optimizer)?;
                 self.clock.attach(&*optimizer);
                 self.clock.last_epoch += 1;
                 ($advance)(self);
@@ -77,7 +113,8 @@ macro_rules! torch_schedule {
             }
 
             fn validate(&self) -> Result<(), Error> {
-                <$ty>::validate(self)
+                <$ty>::validate(self)?;
+                self.clock.check()
             }
         }
     };
@@ -303,7 +340,22 @@ impl CosineAnnealingWarmRestarts {
     fn validate(&self) -> Result<(), Error> {
         kernel::require(self.t_0 >= 1, "t_0", self.t_0 as f64, "at least 1")?;
         kernel::require(self.t_mult >= 1, "t_mult", self.t_mult as f64, "at least 1")?;
-        kernel::non_negative("eta_min", self.eta_min)
+        kernel::non_negative("eta_min", self.eta_min)?;
+        if self.t_i < self.t_0 {
+            return Err(Error::CorruptSchedule {
+                field: "t_i",
+                value: self.t_i as f64,
+                expected: "a period at least t_0 long",
+            });
+        }
+        if self.t_cur >= self.t_i {
+            return Err(Error::CorruptSchedule {
+                field: "t_cur",
+                value: self.t_cur as f64,
+                expected: "a position inside the period t_i",
+            });
+        }
+        Ok(())
     }
     fn initial(&self, _g: usize, base: f64, _current: f64) -> f64 {
         self.at(base)
@@ -598,7 +650,8 @@ impl OneCycleLr {
         unreachable!("the last phase always matches")
     }
 
-    fn apply<T: Float>(&self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
+    /// What `apply` would refuse about this optimizer, checked before anything is written.
+    fn check<T: Float>(&self, optimizer: &dyn Optimizer<T>) -> Result<(), Error> {
         let groups = optimizer.groups();
         if self.max_lrs.len() != 1 && self.max_lrs.len() != groups {
             return Err(Error::InvalidHyperparameter {
@@ -614,20 +667,30 @@ impl OneCycleLr {
                 expected: "one (base, max) momentum pair per parameter group of the optimizer",
             });
         }
-        for g in 0..groups {
-            let max_lr = self.max_lrs[if self.max_lrs.len() == 1 { 0 } else { g }];
-            let momenta = if self.group_momenta.is_empty() { self.momenta } else { self.group_momenta[g] };
-            let (lr, m) = self.at(self.last_epoch, max_lr, momenta);
-            set_lr(optimizer, g, lr);
-            if self.cycle_momentum && !optimizer.set_group_momentum(g, cast(m)) {
+        if self.cycle_momentum {
+            if let Some(g) = (0..groups).find(|&g| optimizer.group_momentum(g).is_none()) {
                 return Err(Error::InvalidHyperparameter {
                     name: "cycle_momentum",
-                    value: m,
-                    expected: "an optimizer with a momentum (or beta1); turn cycling off with cycle_momentum(None)",
+                    value: g as f64,
+                    expected: "an optimizer with a momentum (or beta1) in every group; turn cycling off with cycle_momentum(None)",
                 });
             }
         }
         Ok(())
+    }
+
+    /// Sets every group's rate (and momentum) for `last_epoch`; `check` has passed.
+    fn apply<T: Float>(&self, optimizer: &mut dyn Optimizer<T>) {
+        for g in 0..optimizer.groups() {
+            let max_lr = self.max_lrs[if self.max_lrs.len() == 1 { 0 } else { g }];
+            let momenta = if self.group_momenta.is_empty() { self.momenta } else { self.group_momenta[g] };
+            let (lr, m) = self.at(self.last_epoch, max_lr, momenta);
+            set_lr(optimizer, g, lr);
+            if self.cycle_momentum {
+                let set = optimizer.set_group_momentum(g, cast(m));
+                debug_assert!(set, "check found a momentum");
+            }
+        }
     }
 }
 
@@ -641,19 +704,23 @@ impl<T: Float> Schedule<T> for OneCycleLr {
         if self.started {
             return Ok(()); // already attached (e.g. a resumed run)
         }
+        self.check(&*optimizer)?;
         self.started = true;
-        self.apply(optimizer)
+        self.apply(optimizer);
+        Ok(())
     }
 
     fn step(&mut self, optimizer: &mut dyn Optimizer<T>, _metric: Option<T>) -> Result<(), Error> {
         self.validate()?;
-        self.started = true;
         if self.last_epoch >= self.total_steps {
             // torch raises "Tried to step {n} times" here too
             return Err(Error::ScheduleFinished { steps: self.last_epoch + 1, total_steps: self.total_steps });
         }
+        self.check(&*optimizer)?;
+        self.started = true;
         self.last_epoch += 1;
-        self.apply(optimizer)
+        self.apply(optimizer);
+        Ok(())
     }
 }
 
@@ -826,6 +893,27 @@ impl ReduceLrOnPlateau {
         for &m in &self.min_lrs {
             kernel::non_negative("min_lr", m)?;
         }
+        if self.best.is_some_and(|b| !b.is_finite()) {
+            return Err(Error::CorruptSchedule {
+                field: "best",
+                value: self.best.unwrap_or_default(),
+                expected: "a finite best metric (or none yet)",
+            });
+        }
+        if self.num_bad > self.patience {
+            return Err(Error::CorruptSchedule {
+                field: "num_bad",
+                value: self.num_bad as f64,
+                expected: "at most patience bad steps (more reduce the rate and restart the count)",
+            });
+        }
+        if self.cooldown_counter > self.cooldown {
+            return Err(Error::CorruptSchedule {
+                field: "cooldown_counter",
+                value: self.cooldown_counter as f64,
+                expected: "at most cooldown steps left to cool down",
+            });
+        }
         Ok(())
     }
 }
@@ -944,6 +1032,7 @@ impl<T: Float> Sequential<T> {
 impl<T: Float> Schedule<T> for Sequential<T> {
     fn validate(&self) -> Result<(), Error> {
         Sequential::validate(self)?;
+        check_bases(&self.bases)?;
         self.schedules.iter().try_for_each(|s| s.validate())
     }
 
@@ -955,26 +1044,32 @@ impl<T: Float> Schedule<T> for Sequential<T> {
     }
 
     fn start(&mut self, optimizer: &mut dyn Optimizer<T>) -> Result<(), Error> {
-        self.validate()?;
+        Schedule::validate(self)?;
+        check_bases_for(&self.bases, &*optimizer)?;
         if !self.bases.is_empty() {
             return Ok(()); // already attached
         }
-        self.attach(&*optimizer);
-        self.schedules[0].start(optimizer)
+        all_or_nothing(self, optimizer, |this, optimizer| {
+            this.attach(&*optimizer);
+            this.schedules[0].start(optimizer)
+        })
     }
 
     fn step(&mut self, optimizer: &mut dyn Optimizer<T>, metric: Option<T>) -> Result<(), Error> {
-        self.validate()?;
-        self.attach(&*optimizer);
-        self.count += 1;
-        let i = self.current();
-        if i > 0 && self.milestones[i - 1] == self.count {
-            for (g, &base) in self.bases.iter().enumerate() {
-                set_lr(optimizer, g, base);
+        Schedule::validate(self)?;
+        check_bases_for(&self.bases, &*optimizer)?;
+        all_or_nothing(self, optimizer, |this, optimizer| {
+            this.attach(&*optimizer);
+            this.count += 1;
+            let i = this.current();
+            if i > 0 && this.milestones[i - 1] == this.count {
+                for (g, &base) in this.bases.iter().enumerate() {
+                    set_lr(optimizer, g, base);
+                }
+                this.schedules[i].start(optimizer)
+            } else {
+                this.schedules[i].step(optimizer, metric)
             }
-            self.schedules[i].start(optimizer)
-        } else {
-            self.schedules[i].step(optimizer, metric)
-        }
+        })
     }
 }
