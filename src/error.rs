@@ -173,11 +173,12 @@ pub enum Error {
         /// The length it has (for `progress`: the step count).
         found: usize,
     },
-    /// A schedule's saved position is impossible: a counter past its bound, a base rate that is
-    /// negative or not finite, or one base rate for another number of parameter groups than the
-    /// optimizer has. Reload an intact checkpoint, or build the schedule anew.
-    #[error("corrupt schedule state: `{field}` = {value}, where {expected} (a tampered or truncated checkpoint?)")]
-    CorruptSchedule {
+    /// A saved scalar of a schedule's or rule's state is impossible: a counter past its bound, a
+    /// base rate or step size that is negative or not finite, or one base rate for another
+    /// number of parameter groups than the optimizer has. Reload an intact checkpoint, or build
+    /// the schedule (or `reset` the rule) anew.
+    #[error("corrupt state: `{field}` = {value}, where {expected} (a tampered or truncated checkpoint?)")]
+    CorruptValue {
         /// The state field.
         field: &'static str,
         /// Its value (a count, as `f64`, for a list).

@@ -687,6 +687,20 @@ mod checkpoint {
             if let Some(name) = saved.tensors.keys().next() {
                 return Err(D::Error::custom(format_args!("`tensors` holds `{name}`, which the layout does not have")));
             }
+            // a group's rule as given is what its learning rate and momentum are read from: it
+            // must agree with the copies its tensors step with
+            for ((name, _, _), t) in groups.layout.iter().zip(&groups.tensors) {
+                let Some((g, slot)) = t else { continue };
+                let (given, own) = (groups.groups[*g].rule.get(), slot.get());
+                let bits = |v: Option<T>| v.map(|v| crate::kernel::to_f64(v).to_bits());
+                let (lr, m) = (Some(own.learning_rate()), own.momentum());
+                if bits(lr) != bits(Some(given.learning_rate())) || bits(m) != bits(given.momentum()) {
+                    return Err(D::Error::custom(format_args!(
+                        "tensor `{name}` steps with another learning rate or momentum than its group {g}'s \
+                         rule; the checkpoint was altered"
+                    )));
+                }
+            }
             // a Prodigy group steps one estimate: its tensors must agree on it
             let bits = |(d, num): (f64, f64)| (d.to_bits(), num.to_bits());
             for g in 0..groups.groups.len() {

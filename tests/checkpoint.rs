@@ -410,7 +410,11 @@ where
             let before = o2.learning_rate().to_bits();
             match bad.step(&mut o2, m(3)) {
                 Err(_) => {
-                    assert_eq!(o2.learning_rate().to_bits(), before, "{name}: {path} = {t}: a failed step set the rate");
+                    assert_eq!(
+                        o2.learning_rate().to_bits(),
+                        before,
+                        "{name}: {path} = {t}: a failed step set the rate"
+                    );
                     detected = true;
                 }
                 Ok(()) => {
@@ -433,13 +437,28 @@ fn tampered_schedules_are_refused_field_by_field() {
     schedule_tampering_is_refused("MultiStepLr", || MultiStepLr::new(&[5, 20, 30], 0.3), false, &[]);
     schedule_tampering_is_refused("ExponentialLr", || ExponentialLr::new(0.97), false, &[]);
     schedule_tampering_is_refused("CosineAnnealingLr", || CosineAnnealingLr::new(15, 0.001), false, &[]);
-    schedule_tampering_is_refused("CosineAnnealingWarmRestarts", || CosineAnnealingWarmRestarts::new(6, 2, 0.0), false, &[]);
+    schedule_tampering_is_refused(
+        "CosineAnnealingWarmRestarts",
+        || CosineAnnealingWarmRestarts::new(6, 2, 0.0),
+        false,
+        &[],
+    );
     schedule_tampering_is_refused("LinearLr", || LinearLr::new(0.25, 1.0, 25), false, &[]);
     schedule_tampering_is_refused("OneCycleLr", || OneCycleLr::new(0.3, 60), false, &[]);
-    schedule_tampering_is_refused("ReduceLrOnPlateau", || ReduceLrOnPlateau::new(PlateauMode::Min, 0.5, 2).cooldown(1), true, &["/best"]);
+    schedule_tampering_is_refused(
+        "ReduceLrOnPlateau",
+        || ReduceLrOnPlateau::new(PlateauMode::Min, 0.5, 2).cooldown(1),
+        true,
+        &["/best"],
+    );
     schedule_tampering_is_refused("ConstantLr", || ConstantLr::new(0.5, 5), false, &[]);
     schedule_tampering_is_refused("PolynomialLr", || PolynomialLr::new(10, 2.0), false, &[]);
-    schedule_tampering_is_refused("CyclicLr", || CyclicLr::new(0.01, 0.1, 4).cycle_momentum(Some((0.8, 0.9))), false, &[]);
+    schedule_tampering_is_refused(
+        "CyclicLr",
+        || CyclicLr::new(0.01, 0.1, 4).cycle_momentum(Some((0.8, 0.9))),
+        false,
+        &[],
+    );
     schedule_tampering_is_refused("SwaLr", || SwaLr::new(0.05, 5), false, &[]);
     schedule_tampering_is_refused("SpikeAnnealing", SpikeAnnealing::notebook, false, &[]);
     schedule_tampering_is_refused(
@@ -456,4 +475,163 @@ fn tampered_schedules_are_refused_field_by_field() {
         false,
         &[],
     );
+}
+
+/// The leaves of an optimizer's checkpoint (each number, string, flag and list, nested ones
+/// included) and, for each, the tamperings tried: a number to 0, -1, 0.5, 1e300 and `null`, a
+/// list emptied and grown by one, a flag flipped, a string to another. A state buffer (a list of
+/// numbers) is tampered as a whole, in its length: its elements are the training's values, any
+/// float (an overflowed moment is `inf`), and are not checked.
+fn tamperings(saved: &serde_json::Value) -> Vec<(String, Vec<serde_json::Value>)> {
+    fn leaves(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(o) => o.iter().for_each(|(k, v)| leaves(v, format!("{at}/{k}"), out)),
+            serde_json::Value::Array(a) => {
+                out.push(at.clone());
+                if !a.iter().all(|v| v.is_number() || v.is_string()) {
+                    a.iter().enumerate().for_each(|(i, v)| leaves(v, format!("{at}/{i}"), out));
+                }
+            }
+            _ => out.push(at),
+        }
+    }
+    let mut paths = Vec::new();
+    leaves(saved, String::new(), &mut paths);
+    paths
+        .into_iter()
+        .map(|path| {
+            let leaf = saved.pointer(&path).unwrap();
+            let mut ts: Vec<serde_json::Value> = match leaf {
+                serde_json::Value::Array(a) => {
+                    let mut grown = a.clone();
+                    grown.extend(a.last().cloned());
+                    vec![serde_json::json!([]), serde_json::Value::Array(grown)]
+                }
+                serde_json::Value::Bool(b) => vec![serde_json::json!(!b)],
+                serde_json::Value::String(_) => vec![serde_json::json!("tampered")],
+                _ => [0.0, -1.0, 0.5, 1e300].into_iter().map(|x| serde_json::json!(x)).collect(),
+            };
+            ts.push(serde_json::Value::Null);
+            ts.retain(|t| t != leaf);
+            (path, ts)
+        })
+        .collect()
+}
+
+/// Every leaf of an optimizer's checkpoint tampered in turn (see `tamperings`): each tampering
+/// is refused on load, by `validate`, or by the next `step` with params and state untouched, or
+/// is a valid state the optimizer steps on from. The fields whose every tampering is accepted
+/// are exactly `free`: flags and values with no invalid setting.
+fn optimizer_tampering_is_refused<O>(name: &str, make: impl Fn() -> O, x0: &[f64], free: &[&str])
+where
+    O: Optimizer<f64> + Serialize + DeserializeOwned,
+{
+    let mut opt = make();
+    let mut x = x0.to_vec();
+    for k in 0..3 {
+        let g = grads(k, &x);
+        opt.step(&mut x, &g).unwrap();
+    }
+    let saved = serde_json::to_value(&opt).unwrap();
+    let mut undetected = Vec::new();
+    for (path, ts) in tamperings(&saved) {
+        let mut detected = false;
+        for t in ts {
+            let mut v = saved.clone();
+            *v.pointer_mut(&path).unwrap() = t.clone();
+            let Ok(mut bad) = serde_json::from_value::<O>(v) else {
+                detected = true;
+                continue;
+            };
+            if bad.validate().is_err() {
+                detected = true;
+                continue;
+            }
+            let mut y = x.clone();
+            let before = serde_json::to_value(&bad).unwrap();
+            let g = grads(3, &y);
+            match bad.step(&mut y, &g) {
+                Err(e) => {
+                    assert_eq!(y, x, "{name}: {path} = {t}: a failed step ({e}) wrote the params");
+                    assert_eq!(
+                        serde_json::to_value(&bad).unwrap(),
+                        before,
+                        "{name}: {path} = {t}: a failed step changed the state"
+                    );
+                    detected = true;
+                }
+                // a valid configuration, if not the saved one (it may well diverge: lr 1e300)
+                Ok(()) => {}
+            }
+        }
+        if !detected {
+            undetected.push(path);
+        }
+    }
+    let free: Vec<String> = free.iter().map(|s| s.to_string()).collect();
+    assert_eq!(undetected, free, "{name}: the fields whose tampering goes unnoticed");
+}
+
+#[test]
+fn tampered_groups_and_wrappers_are_refused_field_by_field() {
+    let layout = Layout::new().tensor("w", &[2, 3]).tensor("b", &[3]).tensor("h", &[3, 3]);
+    let x0: Vec<f64> = (0..18).map(|i| (i as f64 * 0.37).sin()).collect();
+    optimizer_tampering_is_refused(
+        "Groups",
+        || {
+            Groups::new(layout.clone())
+                .group(&["w"], AdamW::new(0.05).weight_decay(0.1))
+                .group(&["b"], Adam::new(0.05))
+                .group(&["h"], Muon::new(0.02))
+        },
+        &x0,
+        // a flag with no invalid setting: either is a configuration Muon runs
+        &["/groups/2/rule/Muon/consistent_rms"],
+    );
+    let x0 = [0.7, -1.3, 2.1, 0.05, -0.4];
+    optimizer_tampering_is_refused("Lookahead", || Lookahead::new(Adam::new(0.05), 2, 0.5), &x0, &[]);
+    optimizer_tampering_is_refused("MultiSteps", || MultiSteps::new(Adam::new(0.05), 2), &x0, &[]);
+    optimizer_tampering_is_refused("ApplyIfFinite", || ApplyIfFinite::new(Adam::new(0.05), 3), &x0, &[]);
+}
+
+#[test]
+fn tampered_rules_are_refused_field_by_field() {
+    let x0 = [0.7, -1.3, 2.1, 0.05, -0.4];
+    // a starting value of the momentum buffer: any (or none) is a configuration
+    optimizer_tampering_is_refused("Sgd", || Sgd::new(0.05).momentum(0.9), &x0, &["/initial_buffer"]);
+    optimizer_tampering_is_refused("Adam", || Adam::new(0.05).amsgrad(true), &x0, &[]);
+    optimizer_tampering_is_refused("AdamW", || AdamW::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("RmsProp", || RmsProp::new(0.01).centered(true).momentum(0.5), &x0, &[]);
+    optimizer_tampering_is_refused("Adagrad", || Adagrad::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("Adadelta", || Adadelta::new(1.0), &x0, &[]);
+    optimizer_tampering_is_refused("Adamax", || Adamax::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("NAdam", || NAdam::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("RAdam", || RAdam::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("Rprop", || Rprop::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("Asgd", || Asgd::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("Lion", || Lion::new(0.01), &x0, &[]);
+    optimizer_tampering_is_refused("AdaBelief", || AdaBelief::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("Yogi", || Yogi::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("Lamb", || Lamb::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("SparseAdam", || SparseAdam::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("Adafactor", || Adafactor::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused(
+        "ScheduleFreeAdamW",
+        || ScheduleFreeAdamW::new(0.05).decay_at_z(true).weight_decay(0.01),
+        &x0,
+        &[],
+    );
+    optimizer_tampering_is_refused("ScheduleFreeSgd", || ScheduleFreeSgd::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("Adan", || Adan::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("Adopt", || Adopt::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("AdEmaMix", || AdEmaMix::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("SimplifiedAdEmaMix", || SimplifiedAdEmaMix::new(0.005), &x0, &[]);
+    optimizer_tampering_is_refused("Lars", || Lars::new(1.0), &x0, &[]);
+    optimizer_tampering_is_refused("NovoGrad", || NovoGrad::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("Prodigy", || Prodigy::new(1.0), &x0, &[]);
+    optimizer_tampering_is_refused("Sm3", || Sm3::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("OptimisticGd", || OptimisticGd::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("Fromage", || Fromage::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("SignSgd", || SignSgd::new(0.05), &x0, &[]);
+    optimizer_tampering_is_refused("Muon", || Muon::new(0.02).shape(&[5, 1]), &x0, &[]);
 }

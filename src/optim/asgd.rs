@@ -130,7 +130,13 @@ impl<T: Float + Send + Sync> Rule<T> for Asgd<T> {
         kernel::non_negative("lambd", self.lambd)?;
         kernel::non_negative("alpha", self.alpha)?;
         kernel::non_negative("t0", self.t0)?;
-        kernel::non_negative("weight_decay", self.weight_decay)
+        kernel::non_negative("weight_decay", self.weight_decay)?;
+        match self.eta {
+            Some(eta) if !(eta.is_finite() && eta >= 0.0) => {
+                Err(Error::CorruptValue { field: "eta", value: eta, expected: "a finite step size >= 0" })
+            }
+            _ => Ok(()),
+        }
     }
 
     fn update(&mut self, params: &mut [T], grads: &[T]) {

@@ -8,10 +8,10 @@ use core::fmt;
 use num_traits::Float;
 
 use crate::schedule::Schedule;
-use crate::{Error, Optimizer};
-use alloc::vec::Vec;
 #[cfg(doc)]
 use crate::{Chained, Sequential};
+use crate::{Error, Optimizer};
+use alloc::vec::Vec;
 
 /// A [`Schedule`] that [`Sequential`] and [`Chained`] can hold: every `Clone + Send + Sync`
 /// schedule is one (the crate's, and a closure-free one of your own), so a list of them is

@@ -42,9 +42,7 @@ impl Clock {
 /// Base rates (torch's `initial_lr`) are finite and non-negative.
 pub(super) fn check_bases(bases: &[f64]) -> Result<(), Error> {
     match bases.iter().find(|b| !(b.is_finite() && **b >= 0.0)) {
-        Some(&b) => {
-            Err(Error::CorruptSchedule { field: "bases", value: b, expected: "every base rate finite and >= 0" })
-        }
+        Some(&b) => Err(Error::CorruptValue { field: "bases", value: b, expected: "every base rate finite and >= 0" }),
         None => Ok(()),
     }
 }
@@ -54,7 +52,7 @@ pub(super) fn check_bases_for<T: Float>(bases: &[f64], opt: &dyn Optimizer<T>) -
     if bases.is_empty() || bases.len() == opt.groups() {
         Ok(())
     } else {
-        Err(Error::CorruptSchedule {
+        Err(Error::CorruptValue {
             field: "bases",
             value: bases.len() as f64,
             expected: "one base rate per parameter group of the optimizer",
@@ -342,14 +340,14 @@ impl CosineAnnealingWarmRestarts {
         kernel::require(self.t_mult >= 1, "t_mult", self.t_mult as f64, "at least 1")?;
         kernel::non_negative("eta_min", self.eta_min)?;
         if self.t_i < self.t_0 {
-            return Err(Error::CorruptSchedule {
+            return Err(Error::CorruptValue {
                 field: "t_i",
                 value: self.t_i as f64,
                 expected: "a period at least t_0 long",
             });
         }
         if self.t_cur >= self.t_i {
-            return Err(Error::CorruptSchedule {
+            return Err(Error::CorruptValue {
                 field: "t_cur",
                 value: self.t_cur as f64,
                 expected: "a position inside the period t_i",
@@ -894,21 +892,21 @@ impl ReduceLrOnPlateau {
             kernel::non_negative("min_lr", m)?;
         }
         if self.best.is_some_and(|b| !b.is_finite()) {
-            return Err(Error::CorruptSchedule {
+            return Err(Error::CorruptValue {
                 field: "best",
                 value: self.best.unwrap_or_default(),
                 expected: "a finite best metric (or none yet)",
             });
         }
         if self.num_bad > self.patience {
-            return Err(Error::CorruptSchedule {
+            return Err(Error::CorruptValue {
                 field: "num_bad",
                 value: self.num_bad as f64,
                 expected: "at most patience bad steps (more reduce the rate and restart the count)",
             });
         }
         if self.cooldown_counter > self.cooldown {
-            return Err(Error::CorruptSchedule {
+            return Err(Error::CorruptValue {
                 field: "cooldown_counter",
                 value: self.cooldown_counter as f64,
                 expected: "at most cooldown steps left to cool down",
