@@ -94,6 +94,18 @@ fn every_schedule_resumes_bit_for_bit() {
     schedule_resumes("LinearLr", || LinearLr::new(0.25, 1.0, 25), false);
     schedule_resumes("OneCycleLr", || OneCycleLr::new(0.3, 60), false);
     schedule_resumes("ReduceLrOnPlateau", || ReduceLrOnPlateau::new(PlateauMode::Min, 0.5, 2).cooldown(1), true);
+    schedule_resumes("CyclicLr", || CyclicLr::new(0.01, 0.1, 4).mode(CyclicMode::Triangular2), false);
+    schedule_resumes("CyclicLr ExpRange", || CyclicLr::new(0.01, 0.1, 3).mode(CyclicMode::ExpRange).gamma(0.9), false);
+}
+
+#[test]
+fn a_cyclic_lr_with_a_scale_fn_cannot_be_saved_and_says_so() {
+    let s = CyclicLr::new(0.01, 0.1, 4).scale_fn(|x| 1.0 / x, ScaleMode::Cycle);
+    let e = serde_json::to_string(&s).unwrap_err().to_string();
+    assert!(e.contains("scale_fn") && e.contains("cannot be serialized"), "{e}");
+    let nested = Chained::<f64>::new(vec![Box::new(s)]);
+    let e = serde_json::to_string(&nested).unwrap_err().to_string();
+    assert!(e.contains("scale_fn"), "{e}");
 }
 
 #[test]
