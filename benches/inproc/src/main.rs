@@ -9,6 +9,14 @@
 //! (`SHARED=...` where `bench/fused_adam.c` lives, default `../shared`; 15 rounds and N = 1e3 ..
 //! 1e7 by default.) f32, one thread; times are medians of batches of steps, ratios medians over
 //! rounds of gradus's time over the mean of the two C times around it.
+//!
+//! ```sh
+//! cargo run --release --manifest-path benches/inproc/Cargo.toml --features rayon -- model [ROUNDS] [MODEL ...]
+//! ```
+//! times a whole model's step instead (GPT-2 tiny and small by default, 5 rounds): per round the
+//! C Adam kernel over the flat buffer, gradus's AdamW `Groups` step (decay on the matrices only)
+//! unguarded and guarded, on one thread and (with `rayon`) on two, the Muon configuration once,
+//! and the C kernel again; ratios against the mean of the two C times, medians over rounds.
 
 #[cfg(has_c)]
 mod c {
@@ -28,11 +36,18 @@ fn main() {
 }
 
 #[cfg(has_c)]
+#[path = "../../gpt2.rs"]
+mod gpt2;
+
+#[cfg(has_c)]
 fn main() {
     use gradus::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
     use std::time::Instant;
 
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("model") {
+        return model(&args[1..]);
+    }
     let rounds: usize = args.first().map_or(15, |r| r.parse().expect("ROUNDS"));
     let sizes: Vec<usize> = if args.len() > 1 {
         args[1..].iter().map(|s| s.parse::<f64>().expect("N") as usize).collect()
@@ -133,6 +148,120 @@ fn main() {
                 median(tg) * 1e6,
                 span(&ru),
                 span(&rg)
+            );
+        }
+    }
+}
+
+/// The model mode: see the crate's doc.
+#[cfg(has_c)]
+fn model(args: &[String]) {
+    use gradus::Optimizer;
+    use std::time::Instant;
+
+    let rounds: usize = args.first().map_or(5, |r| r.parse().expect("ROUNDS"));
+    let models: Vec<&str> =
+        if args.len() > 1 { args[1..].iter().map(String::as_str).collect() } else { vec!["gpt2-tiny", "gpt2-small"] };
+    // SAFETY: sets the OpenMP thread count; no OpenMP region is running.
+    unsafe { c::c_one_thread() };
+    /// Median time of one step over `samples` batches, each about 50 ms or one step.
+    fn time(step: &mut dyn FnMut(), per_batch: usize, samples: usize) -> f64 {
+        let mut t: Vec<f64> = (0..samples)
+            .map(|_| {
+                let a = Instant::now();
+                for _ in 0..per_batch {
+                    step();
+                }
+                a.elapsed().as_secs_f64() / per_batch as f64
+            })
+            .collect();
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    }
+    fn median(mut x: Vec<f64>) -> f64 {
+        x.sort_by(f64::total_cmp);
+        x[x.len() / 2]
+    }
+    #[cfg(feature = "rayon")]
+    let pools: Vec<(usize, rayon::ThreadPool)> =
+        [1, 2].into_iter().map(|t| (t, rayon::ThreadPoolBuilder::new().num_threads(t).build().unwrap())).collect();
+    #[cfg(not(feature = "rayon"))]
+    let pools: Vec<(usize, ())> = vec![(1, ())];
+    #[cfg(feature = "rayon")]
+    fn on<R: Send>(pool: &rayon::ThreadPool, f: impl FnOnce() -> R + Send) -> R {
+        pool.install(f)
+    }
+    #[cfg(not(feature = "rayon"))]
+    fn on<R>(_: &(), f: impl FnOnce() -> R) -> R {
+        f()
+    }
+
+    println!("f32, one process, medians over {rounds} rounds; ratios to the mean of the C kernel's times just before and after");
+    println!(
+        "{:<11} {:>4} {:>11} {:>8} {:>14} {:>11} {:>9} {:>9}",
+        "model", "thr", "config", "C ms", "gradus ms", "ns/param", "gradus/C", "[min,max]"
+    );
+    for name in models {
+        let layout = gpt2::model(name);
+        let n = layout.len();
+        let (params, grads) = gpt2::buffers(n);
+        let g = &grads;
+        let (mut pc, mut m, mut v, mut t) = (params.clone(), vec![0f32; n], vec![0f32; n], 1);
+        let gp = grads.as_ptr();
+        // SAFETY: every pointer is to a live buffer of n f32 that nothing else borrows while the
+        // kernel runs; `grads` outlives the closure.
+        let mut c_step = move || {
+            unsafe { c::c_adam(pc.as_mut_ptr(), gp, m.as_mut_ptr(), v.as_mut_ptr(), n as i64, t) };
+            t += 1;
+        };
+        // (label, threads, optimizer, params)
+        let mut runs: Vec<(String, usize, gradus::Groups<f32>, Vec<f32>)> = Vec::new();
+        for (threads, _) in &pools {
+            for guard in [false, true] {
+                let label = format!("adamw{}", if guard { "+guard" } else { "" });
+                runs.push((label, *threads, gpt2::groups(&layout, "adamw", guard), params.clone()));
+            }
+        }
+        runs.push(("muon+guard".to_string(), 1, gpt2::groups(&layout, "muon", true), params.clone()));
+        runs.push(("adafactor+guard".to_string(), 1, gpt2::groups(&layout, "adafactor", true), params.clone()));
+        // warm up: state sized, pages touched
+        let a = Instant::now();
+        for _ in 0..2 {
+            c_step();
+        }
+        let per = a.elapsed().as_secs_f64() / 2.0;
+        let per_batch = ((5e-2 / per) as usize).max(1);
+        for (_, threads, opt, p) in &mut runs {
+            let pool = &pools.iter().find(|(t, _)| t == threads).unwrap().1;
+            on(pool, || opt.step(p, g).unwrap());
+        }
+        let mut times: Vec<(Vec<f64>, Vec<f64>)> = runs.iter().map(|_| (vec![], vec![])).collect();
+        let mut tc = vec![];
+        for _ in 0..rounds {
+            for (k, (label, threads, opt, p)) in runs.iter_mut().enumerate() {
+                let pool = &pools.iter().find(|(t, _)| t == threads).unwrap().1;
+                let samples = if label.starts_with("muon") && name == "gpt2-small" { 1 } else { 7 };
+                let c0 = time(&mut c_step, per_batch, 7);
+                let mut step = || opt.step(p, g).unwrap();
+                let x = on(pool, || time(&mut step, if label.starts_with("muon") { 1 } else { per_batch }, samples));
+                let c1 = time(&mut c_step, per_batch, 7);
+                let c = (c0 + c1) / 2.0;
+                tc.push(c);
+                times[k].0.push(x);
+                times[k].1.push(x / c);
+            }
+        }
+        let tc = median(tc);
+        for ((label, threads, _, _), (x, r)) in runs.iter().zip(times) {
+            let lo = r.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = r.iter().copied().fold(0.0, f64::max);
+            let x = median(x);
+            println!(
+                "{name:<11} {threads:>4} {label:>11} {:>8.2} {:>14.2} {:>11.3} {:>8.2}x [{lo:.2},{hi:.2}]",
+                tc * 1e3,
+                x * 1e3,
+                x * 1e9 / n as f64,
+                median(r)
             );
         }
     }
