@@ -647,3 +647,19 @@ fn tampered_rules_are_refused_field_by_field() {
     optimizer_tampering_is_refused("SignSgd", || SignSgd::new(0.05), &x0, &[]);
     optimizer_tampering_is_refused("Muon", || Muon::new(0.02).shape(&[5, 1]), &x0, &[]);
 }
+
+/// A checkpoint written before a field existed loads with the field's default: Adam's
+/// `bias_correction_mu`/`_nu` on, RAdam's `threshold` 5 (found by mutation testing).
+#[test]
+fn older_checkpoints_load_with_the_new_fields_defaults() {
+    let mut v = serde_json::to_value(Adam::<f64>::new(1e-3)).unwrap();
+    let o = v.as_object_mut().unwrap();
+    o.remove("bias_correction_mu");
+    o.remove("bias_correction_nu");
+    let a: Adam<f64> = serde_json::from_value(v).unwrap();
+    assert!(a.get_bias_correction_mu() && a.get_bias_correction_nu());
+    let mut v = serde_json::to_value(RAdam::<f64>::new(1e-3)).unwrap();
+    v.as_object_mut().unwrap().remove("threshold");
+    let r: RAdam<f64> = serde_json::from_value(v).unwrap();
+    assert_eq!(format!("{r:?}"), format!("{:?}", RAdam::<f64>::new(1e-3)));
+}

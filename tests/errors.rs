@@ -314,3 +314,31 @@ fn the_error_stays_small() {
         "tensor `transformer.h.11.attn.c_attn.weight` is in no group: add it to one with `Groups::group`"
     );
 }
+
+/// Found by mutation testing (docs/mutants.md): checks no other test made.
+#[test]
+fn optax_only_keywords_and_form_resets_are_checked() {
+    // bias_correction_mu/nu are optax.amsgrad keywords: torch's AMSGrad refuses them
+    let e = Adam::<f64>::new(1e-3).amsgrad(true).bias_correction_mu(false).validate().unwrap_err();
+    assert!(matches!(e, Error::InvalidHyperparameter { name: "bias_correction_mu", .. }), "{e}");
+    assert!(Adam::<f64>::new(1e-3).form(Form::Optax).amsgrad(true).bias_correction_mu(false).validate().is_ok());
+    // form(Form::Optax) starts from optax's defaults (a torch-only weight decay set before is gone);
+    // form(Form::Torch) keeps what was set
+    let optax = Adam::<f64>::new(0.1).weight_decay(0.5).form(Form::Optax);
+    assert_eq!(optax.get_form(), Form::Optax);
+    assert!(optax.validate().is_ok());
+    let torch = Adam::<f64>::new(0.1).weight_decay(0.5).form(Form::Torch);
+    assert_eq!(torch.get_form(), Form::Torch);
+    assert_eq!(torch.get_weight_decay(), 0.5);
+}
+
+#[test]
+fn a_rule_without_momentum_says_so_and_its_eval_point_is_its_params() {
+    let mut opt = Adagrad::<f64>::new(0.1);
+    assert_eq!(Optimizer::momentum(&opt), None);
+    assert!(!opt.set_momentum(0.9));
+    assert_eq!(opt.group_momentum(0), None);
+    let mut out = [0.0; 3];
+    opt.eval_params(&[1.0, 2.0, 3.0], &mut out);
+    assert_eq!(out, [1.0, 2.0, 3.0]);
+}

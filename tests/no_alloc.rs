@@ -243,3 +243,28 @@ fn lbfgs_does_not_allocate_once_its_history_is_full() {
         assert_eq!(later, 0, "Lbfgs {line_search:?} allocated with a full history");
     }
 }
+
+#[path = "../benches/gpt2.rs"]
+mod gpt2;
+
+/// The model benchmarks' `Groups` configurations (benches/model.rs), on a small GPT-2 (2 blocks of
+/// width 32): AdamW and Adafactor allocate nothing after the first step, guarded or not; Muon's
+/// groups only matrixmultiply's packing buffer, three per Newton-Schulz iteration per hidden matrix.
+#[test]
+fn the_model_benchmarks_groups_do_not_allocate_after_the_first_step() {
+    let layout = gpt2::shapes(2, 32, 64, 16).iter().fold(gradus::Layout::new(), |l, (n, s)| l.tensor(n, s));
+    let (p0, g) = gpt2::buffers(layout.len());
+    let hidden = layout.iter().filter(|(n, s, _)| s.len() == 2 && n.starts_with('h')).count();
+    for (config, per_step) in [("adamw", 0), ("adafactor", 0), ("muon", hidden * 3 * 5)] {
+        for guard in [false, true] {
+            let (mut opt, mut p) = (gpt2::groups(&layout, config, guard), p0.clone());
+            opt.step(&mut p, &g).unwrap();
+            let later = allocations(|| {
+                for _ in 0..3 {
+                    opt.step(&mut p, &g).unwrap();
+                }
+            });
+            assert_eq!(later, 3 * per_step, "{config} (guard {guard}) allocated after its first step");
+        }
+    }
+}
