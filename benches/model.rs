@@ -55,15 +55,18 @@ fn model(c: &mut Criterion) {
 
 #[cfg(feature = "rayon")]
 type Pool = rayon::ThreadPool;
+/// Without `rayon` a step runs on the calling thread.
 #[cfg(not(feature = "rayon"))]
-type Pool = ();
+struct Pool;
 
 #[cfg(feature = "rayon")]
 fn pool(threads: usize) -> Pool {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap()
 }
 #[cfg(not(feature = "rayon"))]
-fn pool(_threads: usize) -> Pool {}
+fn pool(_threads: usize) -> Pool {
+    Pool
+}
 
 #[cfg(feature = "rayon")]
 fn run_on(pool: &Pool, f: impl FnOnce() + Send) {
