@@ -282,7 +282,14 @@ fn check(i: usize, h: &[f64], b: &[bool], values: &[f64], ops: &[Op]) -> Result<
                         let (mut p1, mut p2) = (params.clone(), params.clone());
                         let (r1, r2) = (opt.step(&mut p1, &probe), twin.step(&mut p2, &probe));
                         prop_assert_eq!(r1.is_ok(), r2.is_ok(), "rule {}: failed step ({}) changed the state", i, e);
-                        let bits = |p: &[f64]| p.iter().map(|v| v.to_bits()).collect::<Vec<u64>>();
+                        // every NaN as one: IEEE 754 leaves a NaN result's sign and payload open,
+                        // and the buffers' alignment picks the vector or the scalar copy of a
+                        // kernel for an element, which may give different NaNs from the same inputs
+                        let bits = |p: &[f64]| {
+                            p.iter()
+                                .map(|v| if v.is_nan() { f64::NAN.to_bits() } else { v.to_bits() })
+                                .collect::<Vec<u64>>()
+                        };
                         prop_assert_eq!(bits(&p1), bits(&p2), "rule {}: failed step ({}) changed the state", i, e);
                         prop_assert_eq!(opt.steps(), twin.steps());
                         opt.restore(&*saved);
