@@ -376,38 +376,13 @@ where
         s.step(&mut o, m(k)).unwrap();
     }
     let saved = serde_json::to_value(&s).unwrap();
-    fn leaves(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
-        match v {
-            serde_json::Value::Object(o) => o.iter().for_each(|(k, v)| leaves(v, format!("{at}/{k}"), out)),
-            serde_json::Value::Array(a) => {
-                out.push(at.clone());
-                a.iter().enumerate().for_each(|(i, v)| leaves(v, format!("{at}/{i}"), out));
-            }
-            _ => out.push(at),
-        }
-    }
-    let mut paths = Vec::new();
-    leaves(&saved, String::new(), &mut paths);
     let mut undetected = Vec::new();
-    for path in &paths {
-        let leaf = saved.pointer(path).unwrap();
-        let mut tamperings: Vec<serde_json::Value> = match leaf {
-            serde_json::Value::Array(a) => {
-                let mut grown = a.clone();
-                grown.extend(a.last().cloned());
-                vec![serde_json::json!([]), serde_json::Value::Array(grown)]
-            }
-            serde_json::Value::Bool(b) => vec![serde_json::json!(!b)],
-            _ => [0.0, -1.0, 0.5, 1e300].into_iter().map(|x| serde_json::json!(x)).collect(),
-        };
-        tamperings.push(serde_json::Value::Null);
+    // a schedule's lists (base rates, milestones) are settings: their elements are tampered too
+    for (path, tamperings) in tamperings(&saved, true) {
         let mut detected = false;
         for t in tamperings {
-            if &t == leaf {
-                continue;
-            }
             let mut v = saved.clone();
-            *v.pointer_mut(path).unwrap() = t.clone();
+            *v.pointer_mut(&path).unwrap() = t.clone();
             let Ok(mut bad) = serde_json::from_value::<S>(v) else {
                 detected = true;
                 continue;
@@ -436,7 +411,7 @@ where
             }
         }
         if !detected {
-            undetected.push(path.clone());
+            undetected.push(path);
         }
     }
     let free: Vec<String> = free.iter().map(|s| s.to_string()).collect();
@@ -493,22 +468,23 @@ fn tampered_schedules_are_refused_field_by_field() {
 /// included) and, for each, the tamperings tried: a number to 0, -1, 0.5, 1e300 and `null`, a
 /// list emptied and grown by one, a flag flipped, a string to another. A state buffer (a list of
 /// numbers) is tampered as a whole, in its length: its elements are the training's values, any
-/// float (an overflowed moment is `inf`), and are not checked.
-fn tamperings(saved: &serde_json::Value) -> Vec<(String, Vec<serde_json::Value>)> {
-    fn leaves(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+/// float (an overflowed moment is `inf`), and are not checked unless `elements` (a schedule's
+/// lists, which are settings).
+fn tamperings(saved: &serde_json::Value, elements: bool) -> Vec<(String, Vec<serde_json::Value>)> {
+    fn leaves(v: &serde_json::Value, at: String, elements: bool, out: &mut Vec<String>) {
         match v {
-            serde_json::Value::Object(o) => o.iter().for_each(|(k, v)| leaves(v, format!("{at}/{k}"), out)),
+            serde_json::Value::Object(o) => o.iter().for_each(|(k, v)| leaves(v, format!("{at}/{k}"), elements, out)),
             serde_json::Value::Array(a) => {
                 out.push(at.clone());
-                if !a.iter().all(|v| v.is_number() || v.is_string()) {
-                    a.iter().enumerate().for_each(|(i, v)| leaves(v, format!("{at}/{i}"), out));
+                if elements || !a.iter().all(|v| v.is_number() || v.is_string()) {
+                    a.iter().enumerate().for_each(|(i, v)| leaves(v, format!("{at}/{i}"), elements, out));
                 }
             }
             _ => out.push(at),
         }
     }
     let mut paths = Vec::new();
-    leaves(saved, String::new(), &mut paths);
+    leaves(saved, String::new(), elements, &mut paths);
     paths
         .into_iter()
         .map(|path| {
@@ -546,7 +522,7 @@ where
     }
     let saved = serde_json::to_value(&opt).unwrap();
     let mut undetected = Vec::new();
-    for (path, ts) in tamperings(&saved) {
+    for (path, ts) in tamperings(&saved, false) {
         let mut detected = false;
         for t in ts {
             let mut v = saved.clone();

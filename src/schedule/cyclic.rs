@@ -66,6 +66,7 @@ type ScaleFn = Arc<dyn Fn(f64) -> f64 + Send + Sync>;
 /// # Ok::<(), gradus::Error>(())
 /// ```
 #[derive(Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CyclicLr {
     base_lrs: Vec<f64>,
     max_lrs: Vec<f64>,
@@ -73,6 +74,12 @@ pub struct CyclicLr {
     step_size_down: Option<u64>,
     mode: CyclicMode,
     gamma: f64,
+    /// Not saved: a checkpoint holds every other field, and one of a `CyclicLr` with a custom
+    /// scale function is an error naming it.
+    #[cfg_attr(
+        feature = "serde",
+        serde(skip_deserializing, skip_serializing_if = "Option::is_none", serialize_with = "no_scale_fn")
+    )]
     scale_fn: Option<(ScaleFn, ScaleMode)>,
     momenta: Option<(f64, f64)>,
     group_momenta: Vec<(f64, f64)>,
@@ -324,71 +331,11 @@ impl fmt::Debug for CyclicLr {
     }
 }
 
-/// A checkpoint of a `CyclicLr`: every field but a custom scale function, which cannot be
-/// saved (serializing a `CyclicLr` that has one is an error naming it).
+/// The saved form of a custom scale function: none (`scale_fn` is serialized only when set).
 #[cfg(feature = "serde")]
-mod serde_impl {
-    use alloc::vec::Vec;
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::{CyclicLr, CyclicMode};
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(rename = "CyclicLr")]
-    struct Saved {
-        base_lrs: Vec<f64>,
-        max_lrs: Vec<f64>,
-        step_size_up: u64,
-        step_size_down: Option<u64>,
-        mode: CyclicMode,
-        gamma: f64,
-        momenta: Option<(f64, f64)>,
-        group_momenta: Vec<(f64, f64)>,
-        last_epoch: u64,
-        started: bool,
-    }
-
-    impl Serialize for CyclicLr {
-        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            if self.scale_fn.is_some() {
-                return Err(serde::ser::Error::custom(
-                    "a CyclicLr with a custom scale_fn cannot be serialized (a closure has no saved form): \
-                     use one of its modes, or rebuild the schedule with its scale_fn on resume",
-                ));
-            }
-            Saved {
-                base_lrs: self.base_lrs.clone(),
-                max_lrs: self.max_lrs.clone(),
-                step_size_up: self.step_size_up,
-                step_size_down: self.step_size_down,
-                mode: self.mode,
-                gamma: self.gamma,
-                momenta: self.momenta,
-                group_momenta: self.group_momenta.clone(),
-                last_epoch: self.last_epoch,
-                started: self.started,
-            }
-            .serialize(serializer)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for CyclicLr {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            let s = Saved::deserialize(deserializer)?;
-            Ok(CyclicLr {
-                base_lrs: s.base_lrs,
-                max_lrs: s.max_lrs,
-                step_size_up: s.step_size_up,
-                step_size_down: s.step_size_down,
-                mode: s.mode,
-                gamma: s.gamma,
-                scale_fn: None,
-                momenta: s.momenta,
-                group_momenta: s.group_momenta,
-                last_epoch: s.last_epoch,
-                started: s.started,
-            })
-        }
-    }
+fn no_scale_fn<S: serde::Serializer>(_: &Option<(ScaleFn, ScaleMode)>, _: S) -> Result<S::Ok, S::Error> {
+    Err(serde::ser::Error::custom(
+        "a CyclicLr with a custom scale_fn cannot be serialized (a closure has no saved form): \
+         use one of its modes, or rebuild the schedule with its scale_fn on resume",
+    ))
 }

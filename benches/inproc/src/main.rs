@@ -57,25 +57,6 @@ fn main() {
     // SAFETY: sets the OpenMP thread count; no OpenMP region is running.
     unsafe { c::c_one_thread() };
 
-    /// Median time of one step over batches of steps, each batch about 0.2 ms or one step.
-    fn time(step: &mut dyn FnMut(), per_batch: usize) -> f64 {
-        let mut t: Vec<f64> = (0..15)
-            .map(|_| {
-                let a = Instant::now();
-                for _ in 0..per_batch {
-                    step();
-                }
-                a.elapsed().as_secs_f64() / per_batch as f64
-            })
-            .collect();
-        t.sort_by(f64::total_cmp);
-        t[t.len() / 2]
-    }
-    fn median(mut x: Vec<f64>) -> f64 {
-        x.sort_by(f64::total_cmp);
-        x[x.len() / 2]
-    }
-
     type Make = fn(bool) -> Box<dyn Optimizer<f32>>;
     // the configurations of fused_adam.c, fused_more.c, torch_step.py and benches/step.rs
     let rules: [(&str, Make); 4] = [
@@ -125,10 +106,10 @@ fn main() {
             let per_batch = ((2e-4 / per) as usize).max(1);
             let (mut tc, mut tu, mut tg, mut ru, mut rg) = (vec![], vec![], vec![], vec![], vec![]);
             for _ in 0..rounds {
-                let c0 = time(&mut c_step, per_batch);
-                let u = time(&mut unguarded, per_batch);
-                let gd = time(&mut guarded, per_batch);
-                let c1 = time(&mut c_step, per_batch);
+                let c0 = time(&mut c_step, per_batch, 15);
+                let u = time(&mut unguarded, per_batch, 15);
+                let gd = time(&mut guarded, per_batch, 15);
+                let c1 = time(&mut c_step, per_batch, 15);
                 let c = (c0 + c1) / 2.0;
                 tc.push(c);
                 tu.push(u);
@@ -139,18 +120,39 @@ fn main() {
             let span = |r: &Vec<f64>| {
                 let lo = r.iter().copied().fold(f64::INFINITY, f64::min);
                 let hi = r.iter().copied().fold(0.0, f64::max);
-                format!("{:.2}x [{lo:.2}, {hi:.2}]", median(r.clone()))
+                format!("{:.2}x [{lo:.2}, {hi:.2}]", median(&mut r.clone()))
             };
             println!(
                 "{name:<13}{n:>9} {:>10.2} {:>10.2} {:>10.2}  {:>20}  {:>20}",
-                median(tc) * 1e6,
-                median(tu) * 1e6,
-                median(tg) * 1e6,
+                median(&mut tc) * 1e6,
+                median(&mut tu) * 1e6,
+                median(&mut tg) * 1e6,
                 span(&ru),
                 span(&rg)
             );
         }
     }
+}
+
+/// Median time of one step over `samples` batches of `per_batch` steps.
+#[cfg(has_c)]
+fn time(step: &mut dyn FnMut(), per_batch: usize, samples: usize) -> f64 {
+    let mut t: Vec<f64> = (0..samples)
+        .map(|_| {
+            let a = std::time::Instant::now();
+            for _ in 0..per_batch {
+                step();
+            }
+            a.elapsed().as_secs_f64() / per_batch as f64
+        })
+        .collect();
+    median(&mut t)
+}
+
+#[cfg(has_c)]
+fn median(x: &mut [f64]) -> f64 {
+    x.sort_by(f64::total_cmp);
+    x[x.len() / 2]
 }
 
 /// The model mode: see the crate's doc.
@@ -166,24 +168,6 @@ fn model(args: &[String]) {
     let models = if models.is_empty() { vec!["gpt2-tiny", "gpt2-small"] } else { models };
     // SAFETY: sets the OpenMP thread count; no OpenMP region is running.
     unsafe { c::c_one_thread() };
-    /// Median time of one step over `samples` batches, each about 50 ms or one step.
-    fn time(step: &mut dyn FnMut(), per_batch: usize, samples: usize) -> f64 {
-        let mut t: Vec<f64> = (0..samples)
-            .map(|_| {
-                let a = Instant::now();
-                for _ in 0..per_batch {
-                    step();
-                }
-                a.elapsed().as_secs_f64() / per_batch as f64
-            })
-            .collect();
-        t.sort_by(f64::total_cmp);
-        t[t.len() / 2]
-    }
-    fn median(mut x: Vec<f64>) -> f64 {
-        x.sort_by(f64::total_cmp);
-        x[x.len() / 2]
-    }
     #[cfg(feature = "rayon")]
     let pools: Vec<(usize, rayon::ThreadPool)> =
         [1, 2].into_iter().map(|t| (t, rayon::ThreadPoolBuilder::new().num_threads(t).build().unwrap())).collect();
@@ -255,17 +239,17 @@ fn model(args: &[String]) {
                 times[k].1.push(x / c);
             }
         }
-        let tc = median(tc);
-        for ((label, threads, _, _), (x, r)) in runs.iter().zip(times) {
+        let tc = median(&mut tc);
+        for ((label, threads, _, _), (mut x, mut r)) in runs.iter().zip(times) {
             let lo = r.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = r.iter().copied().fold(0.0, f64::max);
-            let x = median(x);
+            let x = median(&mut x);
             println!(
                 "{name:<11} {threads:>4} {label:>11} {:>8.2} {:>14.2} {:>11.3} {:>8.2}x [{lo:.2},{hi:.2}]",
                 tc * 1e3,
                 x * 1e3,
                 x * 1e9 / n as f64,
-                median(r)
+                median(&mut r)
             );
         }
     }
