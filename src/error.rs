@@ -270,6 +270,57 @@ pub enum Error {
         /// The tensor in the checkpoint (empty past the end).
         found: TensorName,
     },
+    /// Ranks of a distributed step ([`DataParallel`](crate::DataParallel),
+    /// [`ZeroSharded`](crate::ZeroSharded)) disagree: rank `rank` passed another number of
+    /// elements than rank 0. Every rank must step the same model with a gradient of the same
+    /// length; nothing was written on any rank.
+    #[error("rank {rank} passed {found} {what} where rank 0 passed {expected}: every rank must step the same model")]
+    RankMismatch {
+        /// What was counted.
+        what: &'static str,
+        /// The first rank that differs from rank 0.
+        rank: usize,
+        /// Rank 0's count.
+        expected: usize,
+        /// That rank's count.
+        found: usize,
+    },
+    /// A rank did not join a distributed step's agreement within the communicator's timeout:
+    /// it died, hangs, or stopped stepping. Nothing was written on this rank; the communicator
+    /// can no longer be used (an outstanding collective cannot be cancelled): end the job.
+    #[error("no answer from every rank within {waited_ms} ms: a rank died or stopped stepping (end the job; the communicator is unusable)")]
+    RankTimeout {
+        /// How long this rank waited, in milliseconds.
+        waited_ms: u64,
+    },
+    /// A collective of this communicator timed out earlier ([`Error::RankTimeout`]); it can no
+    /// longer be used.
+    #[error("the communicator failed in an earlier step (a rank timed out) and can no longer be used: end the job")]
+    CommunicatorFailed,
+    /// [`ZeroSharded::new`](crate::ZeroSharded::new) was given a [`Groups`](crate::Groups) that has
+    /// already stepped: its state cannot be sharded. Build it fresh, or resume a sharded run
+    /// from its shard checkpoints ([`ZeroSharded::resume`](crate::ZeroSharded::resume)).
+    #[error("ZeroSharded needs a Groups that has not stepped, but this one has taken {steps} steps (resume a sharded run from its shard checkpoints)")]
+    NotFresh {
+        /// Steps the given optimizer had taken.
+        steps: u64,
+    },
+    /// A [`Groups`](crate::Groups) group whose rule steps all of its tensors together
+    /// ([`Prodigy`](crate::Prodigy)'s one estimate) would be split across ranks by
+    /// [`ZeroSharded`](crate::ZeroSharded), which would change its update. Put its tensors in
+    /// groups of their own, or use [`DataParallel`](crate::DataParallel).
+    #[error("group {group} steps its tensors together (one Prodigy estimate), but ZeroSharded would split them across ranks: use DataParallel, or smaller groups")]
+    Unshardable {
+        /// The group.
+        group: usize,
+    },
+    /// The shard checkpoints given to [`ZeroSharded::resume`](crate::ZeroSharded::resume) hold
+    /// no state for a piece of the model this rank steps (a checkpoint file is missing?).
+    #[error("the shard checkpoints hold no state for `{name}`: pass the checkpoints of every rank of the saved run")]
+    MissingPiece {
+        /// The piece (a tensor, or `name[a..b]` for a part of one).
+        name: TensorName,
+    },
 }
 
 /// A tensor's name as an error carries it: inline (the [`Error`] enum stays `Copy` and needs no

@@ -338,6 +338,105 @@ impl<T: Float + Send + Sync + 'static> Groups<T> {
     }
 }
 
+/// A contiguous piece of one tensor of a layout: the unit [`ZeroSharded`](crate::ZeroSharded)
+/// places on a rank, with its own copy of the tensor's rule.
+#[cfg(feature = "std")]
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Piece {
+    /// The tensor's index in the layout.
+    pub(crate) tensor: usize,
+    /// The piece's place in the flat buffer.
+    pub(crate) start: usize,
+    pub(crate) len: usize,
+    /// The tensor's name, or `name[a..b]` for a part of it (offsets within the tensor).
+    pub(crate) name: String,
+    /// The tensor's shape, or `[len]` for a part of it.
+    pub(crate) shape: Vec<usize>,
+}
+
+#[cfg(feature = "std")]
+impl<T: Float + Send + Sync + 'static> Groups<T> {
+    /// The layout's tensors in pieces: a tensor of an elementwise rule longer than `piece_len`
+    /// in parts of `piece_len` (the last shorter), every other tensor whole. Needs a valid
+    /// structure (every tensor in one group).
+    pub(crate) fn pieces(&self, piece_len: usize) -> Vec<Piece> {
+        let mut out = Vec::new();
+        for (i, (name, shape, range)) in self.layout.iter().enumerate() {
+            let cut = self.tensors[i].as_ref().is_some_and(|(_, slot)| slot.get().elementwise());
+            if !cut || range.len() <= piece_len {
+                out.push(Piece {
+                    tensor: i,
+                    start: range.start,
+                    len: range.len(),
+                    name: String::from(name),
+                    shape: shape.to_vec(),
+                });
+                continue;
+            }
+            let mut a = 0;
+            while a < range.len() {
+                let b = (a + piece_len).min(range.len());
+                out.push(Piece {
+                    tensor: i,
+                    start: range.start + a,
+                    len: b - a,
+                    name: alloc::format!("{name}[{a}..{b}]"),
+                    shape: alloc::vec![b - a],
+                });
+                a = b;
+            }
+        }
+        out
+    }
+
+    /// The group of tensor `i` (of a valid structure).
+    pub(crate) fn group_of(&self, i: usize) -> usize {
+        self.tensors[i].as_ref().map_or(0, |(g, _)| *g)
+    }
+
+    /// Whether group `g` steps its tensors together (Prodigy's one estimate).
+    pub(crate) fn steps_group_together(&self, g: usize) -> bool {
+        self.groups.get(g).is_some_and(|group| matches!(group.rule, Slot::Prodigy(_)))
+    }
+
+    /// A `Groups` over `pieces` (of this one's layout, in order), each piece with a fresh copy of
+    /// its tensor's group's rule as given; and, per group of it, the group of this one.
+    pub(crate) fn subset(&self, pieces: &[Piece]) -> (Groups<T>, Vec<usize>) {
+        let layout = pieces.iter().fold(Layout::new(), |l, p| l.tensor(&p.name, &p.shape));
+        let mut out = Groups::new(layout);
+        let mut map = Vec::new();
+        for (g, group) in self.groups.iter().enumerate() {
+            let names: Vec<&str> =
+                pieces.iter().filter(|p| self.group_of(p.tensor) == g).map(|p| &p.name[..]).collect();
+            if !names.is_empty() {
+                out = out.add_group(&names, group.rule.clone());
+                map.push(g);
+            }
+        }
+        (out, map)
+    }
+
+    #[cfg(feature = "serde")]
+    /// Swaps the rule (with its state) of tensor `name` here with that of tensor `name` of
+    /// `other`; `false`, changing nothing, if either lacks it.
+    pub(crate) fn swap_rule(&mut self, name: &str, other: &mut Groups<T>) -> bool {
+        let (Some(i), Some(j)) = (self.layout.index(name), other.layout.index(name)) else { return false };
+        match (self.tensors[i].as_mut(), other.tensors[j].as_mut()) {
+            (Some((_, a)), Some((_, b))) => {
+                core::mem::swap(a, b);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    #[cfg(feature = "serde")]
+    /// Sets the count of steps taken (a resumed shard's).
+    pub(crate) fn set_steps(&mut self, steps: u64) {
+        self.steps = steps;
+    }
+}
+
 /// Steps every Prodigy group of `groups` (the per-tensor loop skips their tensors): per group,
 /// every tensor's moments, then every tensor's move with the estimate from the sums over all of
 /// them (optax's one estimate over the tree). `view(params, i)` and `view_mut(params, i)` give

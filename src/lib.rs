@@ -120,8 +120,8 @@
 //! | `serde` | no | `Serialize`/`Deserialize` for every rule, schedule (but the closure-driven ones, and [`Sequential`] and [`Chained`] holding one) and [`Groups`]: exact checkpoints (with `serde_json`, enable its `float_roundtrip` feature). State values that are NaN or infinite are saved as the strings `"NaN"`, `"inf"`, `"-inf"`; a loaded state is checked ([`Error::CorruptState`]) |
 //! | `rayon` | no | steps (and the non-finite scan) above 2^17 elements split over rayon's pool; bit-identical to serial |
 #![no_std]
-// `unsafe` is forbidden in every module but `simd`, whose target-feature calls need it, and
-// `gemm`, which hands checked slices to `matrixmultiply`.
+// `unsafe` is forbidden in every module but `simd`, whose target-feature calls need it,
+// `gemm`, which hands checked slices to `matrixmultiply`, and `distributed::mpi`.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
@@ -141,6 +141,10 @@ compile_error!("gradus needs either the `std` feature (default) or the `libm` fe
 mod average;
 #[forbid(unsafe_code)]
 mod clip;
+// data-parallel and ZeRO-sharded steps; its `mpi` module alone has `unsafe` (a timed-out
+// request left in flight with its buffers leaked)
+#[cfg(feature = "std")]
+pub mod distributed;
 #[forbid(unsafe_code)]
 mod error;
 #[forbid(unsafe_code)]
@@ -176,6 +180,12 @@ mod wrapper;
 
 pub use average::WeightAverage;
 pub use clip::{clip_grad_norm, clip_grad_norm_tensors, clip_grad_value, clip_grad_value_tensors, Norm};
+#[cfg(feature = "mpi")]
+pub use distributed::Mpi;
+#[cfg(all(feature = "std", feature = "serde"))]
+pub use distributed::ShardCheckpoint;
+#[cfg(feature = "std")]
+pub use distributed::{Communicator, DataParallel, SingleProcess, ZeroSharded};
 pub use error::{Error, TensorName};
 pub use fit::{evaluate, fit, EpochCallback, EpochReport, Evaluation, FitOptions, FitReport, Stop};
 pub use groups::Groups;

@@ -228,6 +228,23 @@ pub trait Optimizer<T: Float> {
         }
     }
 
+    /// Whether the rule is elementwise: each element's update reads only that element's
+    /// parameter, gradient and state, and scalars that are the same for every element (the
+    /// hyperparameters, the step count). Such a rule may step any piece of a tensor on its own
+    /// with the same result, bit for bit, as stepping the whole tensor; a rule that reads the
+    /// whole tensor (a norm, a trust ratio, a matrix's shape) is not. [`ZeroSharded`](crate::ZeroSharded)
+    /// cuts only the tensors of elementwise rules across ranks. The default, `false`, is the
+    /// safe answer for a rule of your own.
+    ///
+    /// ```
+    /// use gradus::{Adam, Lamb, Optimizer};
+    /// assert!(Optimizer::<f32>::elementwise(&Adam::new(1e-3)));
+    /// assert!(!Optimizer::<f32>::elementwise(&Lamb::new(1e-3))); // its trust ratio reads the whole tensor
+    /// ```
+    fn elementwise(&self) -> bool {
+        false
+    }
+
     /// The number of parameter groups, each with its own learning rate (and momentum): 1 for a
     /// single rule, one per [`group`](crate::Groups::group) for [`Groups`](crate::Groups).
     /// Schedules set every group's rate from that group's own base rate, as
@@ -448,6 +465,11 @@ macro_rules! forward_optimizer {
             fn eval_params(&self, params: &[T], out: &mut [T]) {
                 let $s = self;
                 crate::Optimizer::eval_params(&$inner, params, out)
+            }
+            #[inline]
+            fn elementwise(&self) -> bool {
+                let $s = self;
+                crate::Optimizer::elementwise(&$inner)
             }
             #[inline]
             fn groups(&self) -> usize {

@@ -96,6 +96,10 @@ impl<T: Float> AdaBelief<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for AdaBelief<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     crate::optim::state_fields!(required: [mu, nu], optional: []);
 
     fn validate(&self) -> Result<(), Error> {

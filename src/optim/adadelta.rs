@@ -85,6 +85,10 @@ impl<T: Float> Adadelta<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Adadelta<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     crate::optim::state_fields!(required: [square_avg, acc_delta], optional: []);
 
     fn validate(&self) -> Result<(), Error> {

@@ -134,6 +134,10 @@ impl<T: Float> Adagrad<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Adagrad<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     crate::optim::state_fields!(required: [sum], optional: []);
 
     fn validate(&self) -> Result<(), Error> {

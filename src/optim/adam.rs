@@ -230,6 +230,10 @@ impl<T: Float> Adam<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Adam<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     fn check_state(&self, n: usize) -> Result<(), Error> {
         crate::optim::state_len("exp_avg", self.exp_avg.get().len(), n)?;
         crate::optim::state_len("exp_avg_sq", self.exp_avg_sq.get().len(), n)?;

@@ -115,6 +115,10 @@ impl<T: Float> Adamax<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Adamax<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     crate::optim::state_fields!(required: [exp_avg, exp_inf], optional: []);
 
     fn validate(&self) -> Result<(), Error> {

@@ -95,6 +95,10 @@ impl<T: Float> Adan<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Adan<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     crate::optim::state_fields!(required: [m, v, n, prev], optional: []);
 
     fn validate(&self) -> Result<(), Error> {

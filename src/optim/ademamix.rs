@@ -109,6 +109,10 @@ impl<T: Float> AdEmaMix<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for AdEmaMix<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     crate::optim::state_fields!(required: [m1, m2, v], optional: []);
 
     fn validate(&self) -> Result<(), Error> {
@@ -240,6 +244,10 @@ impl<T: Float> SimplifiedAdEmaMix<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for SimplifiedAdEmaMix<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     crate::optim::state_fields!(required: [m, n], optional: []);
 
     fn validate(&self) -> Result<(), Error> {

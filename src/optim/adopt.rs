@@ -158,6 +158,10 @@ impl<T: Float> Adopt<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Adopt<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     crate::optim::state_fields!(required: [m, v], optional: []);
 
     fn validate(&self) -> Result<(), Error> {

@@ -124,6 +124,10 @@ impl<T: Float> Asgd<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Asgd<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     crate::optim::state_fields!(required: [ax], optional: []);
 
     fn validate(&self) -> Result<(), Error> {

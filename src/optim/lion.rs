@@ -79,6 +79,10 @@ impl<T: Float> Lion<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Lion<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     crate::optim::state_fields!(required: [mu], optional: []);
 
     fn validate(&self) -> Result<(), Error> {

@@ -176,6 +176,11 @@ pub(crate) trait Rule<T> {
         let _ = len;
         Ok(())
     }
+    /// Whether each element's update reads only that element's parameter, gradient and state
+    /// and scalars the same for every element (see [`Optimizer::elementwise`](crate::Optimizer::elementwise)).
+    fn elementwise(&self) -> bool {
+        false
+    }
 }
 
 /// The gradient as the moment updates see it: `g*sign` (maximize), then PyTorch's coupled L2
@@ -300,6 +305,9 @@ macro_rules! impl_optimizer {
                 if !crate::optim::Rule::eval_params(self, params, out) && out.len() == params.len() {
                     out.copy_from_slice(params);
                 }
+            }
+            fn elementwise(&self) -> bool {
+                crate::optim::Rule::elementwise(self)
             }
         }
     };

@@ -70,6 +70,10 @@ impl<T: Float> OptimisticGd<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for OptimisticGd<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     crate::optim::state_fields!(required: [prev], optional: []);
 
     fn validate(&self) -> Result<(), Error> {

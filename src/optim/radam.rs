@@ -147,6 +147,10 @@ impl<T: Float> RAdam<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for RAdam<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     crate::optim::state_fields!(required: [exp_avg, exp_avg_sq], optional: []);
 
     fn validate(&self) -> Result<(), Error> {

@@ -181,6 +181,10 @@ impl<T: Float> RmsProp<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for RmsProp<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     fn check_state(&self, n: usize) -> Result<(), Error> {
         crate::optim::state_len("square_avg", self.square_avg.get().len(), n)?;
         if self.centered {

@@ -119,6 +119,10 @@ impl<T: Float> Rprop<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Rprop<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     crate::optim::state_fields!(required: [prev, step_size], optional: []);
 
     fn validate(&self) -> Result<(), Error> {

@@ -338,6 +338,10 @@ fn eval<T: Float>(y: &[T], z: &[T], x: &[T], beta1: f64, form: Form, out: &mut [
 }
 
 impl<T: Float + Send + Sync> Rule<T> for ScheduleFreeAdamW<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     fn check_state(&self, n: usize) -> Result<(), Error> {
         crate::optim::state_len("z", self.z.get().len(), n)?;
         crate::optim::state_len("exp_avg_sq", self.exp_avg_sq.get().len(), n)?;
@@ -578,6 +582,10 @@ impl<T: Float> ScheduleFreeSgd<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for ScheduleFreeSgd<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     crate::optim::state_fields!(required: [z], optional: []);
 
     fn validate(&self) -> Result<(), Error> {

@@ -197,6 +197,10 @@ impl<T: Float> Sgd<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Sgd<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     fn check_state(&self, n: usize) -> Result<(), Error> {
         if self.momentum != 0.0 {
             crate::optim::state_len("momentum_buffer", self.momentum_buffer.get().len(), n)?;

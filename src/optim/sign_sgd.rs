@@ -45,6 +45,10 @@ impl<T: Float> SignSgd<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for SignSgd<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     fn validate(&self) -> Result<(), Error> {
         Ok(())
     }

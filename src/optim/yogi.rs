@@ -110,6 +110,10 @@ impl<T: Float> Yogi<T> {
 }
 
 impl<T: Float + Send + Sync> Rule<T> for Yogi<T> {
+    fn elementwise(&self) -> bool {
+        true
+    }
+
     crate::optim::state_fields!(required: [mu, nu], optional: []);
 
     fn validate(&self) -> Result<(), Error> {
