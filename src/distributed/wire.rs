@@ -35,6 +35,9 @@ pub(crate) fn encode(verdict: &Result<(), Error>, len: usize) -> [u8; RECORD] {
 /// The element count and verdict of a record (a record no rank could have written decodes as
 /// [`Error::CommunicatorFailed`]).
 pub(crate) fn decode(record: &[u8]) -> (usize, Result<(), Error>) {
+    if record.len() != RECORD {
+        return (0, Err(Error::CommunicatorFailed));
+    }
     let mut r = Reader { buf: record, at: 0 };
     let len = r.u();
     match r.byte() {
