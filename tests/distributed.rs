@@ -171,13 +171,15 @@ fn every_rank_steps_what_one_process_steps() {
     }
 }
 
+/// A failed step: its number, its error, and the rank the optimizer names.
+type Failure = (usize, Error, Option<usize>);
+
+/// Makes a fresh rule.
+type Make = Box<dyn Fn() -> Box<dyn Optimizer<f64>>>;
+
 /// Steps `opt` 6 times on rank `r`, with a NaN on rank 2 at step 2 and an infinity on rank 1
 /// at step 4; returns the parameters and each failed step's error and failing rank.
-fn drive<O: Optimizer<f64>>(
-    mut opt: O,
-    r: usize,
-    failed: impl Fn(&O) -> Option<usize>,
-) -> (Vec<f64>, Vec<(usize, Error, Option<usize>)>) {
+fn drive<O: Optimizer<f64>>(mut opt: O, r: usize, failed: impl Fn(&O) -> Option<usize>) -> (Vec<f64>, Vec<Failure>) {
     let mut p = start();
     let mut errors = Vec::new();
     for step in 0..6 {
@@ -329,7 +331,7 @@ fn zero_sharded_drives_schedules_and_group_rates_on_every_rank() {
 /// and the check can fail: Lamb, which is not, does not.
 #[test]
 fn elementwise_rules_step_pieces_as_the_whole() {
-    let rules: Vec<(&str, Box<dyn Fn() -> Box<dyn Optimizer<f64>>>)> = vec![
+    let rules: Vec<(&str, Make)> = vec![
         ("sgd", Box::new(|| Box::new(Sgd::new(0.1).momentum(0.9).nesterov(true).weight_decay(0.01)))),
         ("sgd optax", Box::new(|| Box::new(Sgd::new(0.1).momentum(0.9).form(Form::Optax)))),
         ("adam", Box::new(|| Box::new(Adam::new(0.1).amsgrad(true).weight_decay(0.1)))),
@@ -389,7 +391,7 @@ fn elementwise_rules_step_pieces_as_the_whole() {
         }
     }
     // the rules that read the whole tensor say so, and cutting would change them
-    let whole_tensor: Vec<(&str, Box<dyn Fn() -> Box<dyn Optimizer<f64>>>)> = vec![
+    let whole_tensor: Vec<(&str, Make)> = vec![
         ("lamb", Box::new(|| Box::new(Lamb::new(0.1)))),
         ("lars", Box::new(|| Box::new(Lars::new(0.1)))),
         ("novograd", Box::new(|| Box::new(NovoGrad::new(0.1)))),
