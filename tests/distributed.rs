@@ -2,6 +2,8 @@
 //! written here, as a user would write one for another transport), and the claim of every rule
 //! that says it is elementwise. The same over MPI processes: `tests/mpi`.
 
+#![cfg(feature = "std")]
+
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 
