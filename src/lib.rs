@@ -75,6 +75,17 @@
 //! | [`Groups`] | one optimizer over a `Layout`: a rule per group of tensors (torch's param groups), every step all-or-nothing, named checkpoints |
 //! | [`clip_grad_norm`], [`clip_grad_value`] | torch's clipping over a flat model buffer (any [`Norm`]); [`clip_grad_norm_tensors`], [`clip_grad_value_tensors`] over separate buffers |
 //!
+//! ## Several processes
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`DataParallel`] | every rank steps the mean of the ranks' gradients (torch's `DistributedDataParallel` around an optimizer) |
+//! | [`ZeroSharded`] ([`ShardCheckpoint`] with `serde`) | ZeRO stage 1: each rank keeps the state of its shard only (torch's `ZeroRedundancyOptimizer`) |
+//! | [`Communicator`]: [`Mpi`] (feature `mpi`), [`SingleProcess`] | the ranks and their collectives |
+//!
+//! The mean is reduced in a fixed order, so every rank holds the same bits as one process
+//! stepping that mean; a step is all-or-nothing across ranks. See [`distributed`].
+//!
 //! ## Schedules
 //!
 //! A [`Schedule`] sets the learning rate of every parameter group from the group's own base
@@ -119,6 +130,7 @@
 //! | `libm` | no | float math without `std`: build with `--no-default-features --features libm` for `no_std` (needs `alloc`) |
 //! | `serde` | no | `Serialize`/`Deserialize` for every rule, schedule (but the closure-driven ones, and [`Sequential`] and [`Chained`] holding one) and [`Groups`]: exact checkpoints (with `serde_json`, enable its `float_roundtrip` feature). State values that are NaN or infinite are saved as the strings `"NaN"`, `"inf"`, `"-inf"`; a loaded state is checked ([`Error::CorruptState`]) |
 //! | `rayon` | no | steps (and the non-finite scan) above 2^17 elements split over rayon's pool; bit-identical to serial |
+//! | `mpi` | no | [`Mpi`]: [`DataParallel`] and [`ZeroSharded`] over MPI (rsmpi; needs an MPI library such as Debian's `libopenmpi-dev`, and `libclang-dev`) |
 #![no_std]
 // `unsafe` is forbidden in every module but `simd`, whose target-feature calls need it,
 // `gemm`, which hands checked slices to `matrixmultiply`, and `distributed::mpi`.
