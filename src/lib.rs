@@ -80,8 +80,8 @@
 //! | item | what it is |
 //! |---|---|
 //! | [`DataParallel`] | every rank steps the mean of the ranks' gradients (torch's `DistributedDataParallel` around an optimizer) |
-//! | [`ZeroSharded`] ([`ShardCheckpoint`] with `serde`) | ZeRO stage 1: each rank keeps the state of its shard only (torch's `ZeroRedundancyOptimizer`) |
-//! | [`Communicator`]: [`Mpi`] (feature `mpi`), [`SingleProcess`] | the ranks and their collectives |
+//! | [`ZeroSharded`] (`ShardCheckpoint` with `serde`) | ZeRO stage 1: each rank keeps the state of its shard only (torch's `ZeroRedundancyOptimizer`) |
+//! | [`Communicator`]: `Mpi` (feature `mpi`), [`SingleProcess`] | the ranks and their collectives |
 //!
 //! The mean is reduced in a fixed order, so every rank holds the same bits as one process
 //! stepping that mean; a step is all-or-nothing across ranks. See [`distributed`].
@@ -130,7 +130,7 @@
 //! | `libm` | no | float math without `std`: build with `--no-default-features --features libm` for `no_std` (needs `alloc`) |
 //! | `serde` | no | `Serialize`/`Deserialize` for every rule, schedule (but the closure-driven ones, and [`Sequential`] and [`Chained`] holding one) and [`Groups`]: exact checkpoints (with `serde_json`, enable its `float_roundtrip` feature). State values that are NaN or infinite are saved as the strings `"NaN"`, `"inf"`, `"-inf"`; a loaded state is checked ([`Error::CorruptState`]) |
 //! | `rayon` | no | steps (and the non-finite scan) above 2^17 elements split over rayon's pool; bit-identical to serial |
-//! | `mpi` | no | [`Mpi`]: [`DataParallel`] and [`ZeroSharded`] over MPI (rsmpi; needs an MPI library such as Debian's `libopenmpi-dev`, and `libclang-dev`) |
+//! | `mpi` | no | `Mpi`: [`DataParallel`] and [`ZeroSharded`] over MPI (rsmpi; needs an MPI library such as Debian's `libopenmpi-dev`, and `libclang-dev`) |
 #![no_std]
 // `unsafe` is forbidden in every module but `simd`, whose target-feature calls need it,
 // `gemm`, which hands checked slices to `matrixmultiply`, and `distributed::mpi`.

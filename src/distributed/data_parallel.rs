@@ -24,7 +24,7 @@ use crate::{Error, Optimizer};
 /// step on every rank with the same [`Error`] (the lowest failing rank's, which
 /// [`failed_rank`](DataParallel::failed_rank) names), and every rank's parameters and state
 /// stay as they were. A rank that stops answering is [`Error::RankTimeout`] on the others
-/// (with [`Mpi`](crate::Mpi)'s timeout).
+/// (with `Mpi`'s timeout).
 ///
 /// **Checkpoints.** Every rank holds the whole state: save [`inner`](DataParallel::inner) on
 /// rank 0; any number of ranks resumes from it.

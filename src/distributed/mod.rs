@@ -1,6 +1,6 @@
 //! Training on several processes: [`DataParallel`] (every rank steps the averaged gradient) and
 //! [`ZeroSharded`] (ZeRO stage 1: every rank keeps the optimizer state of its shard only), over
-//! any [`Communicator`]: [`Mpi`] (feature `mpi`), or [`SingleProcess`].
+//! any [`Communicator`]: `Mpi` (feature `mpi`), or [`SingleProcess`].
 //!
 //! ## What every step does
 //!
@@ -59,7 +59,7 @@ pub use zero::checkpoint::ShardCheckpoint;
 pub use zero::ZeroSharded;
 
 /// The collective operations a distributed step needs, over the ranks `0..size()` of one
-/// job: implemented by [`Mpi`] (feature `mpi`) and [`SingleProcess`]; implement it for another
+/// job: implemented by `Mpi` (feature `mpi`) and [`SingleProcess`]; implement it for another
 /// transport (NCCL, a thread pool, TCP) to run [`DataParallel`] and [`ZeroSharded`] over it.
 ///
 /// Every rank calls the same operations in the same order with the same counts. Counts and
