@@ -214,6 +214,20 @@ fn build(i: usize, h: &[f64], b: &[bool]) -> Box<dyn Optimizer<f64>> {
                 Box::new(ScheduleFreeSgd::new(lr).form(Form::Optax).momentum(h[1]).weight_decay(h[2]))
             }
         }
+        // the distributed wrappers, over a job of one process (which steps the gradient as it is)
+        40 => Box::new(DataParallel::new(Adam::new(lr).betas(h[1], h[2]).amsgrad(b[0]), SingleProcess)),
+        41 => {
+            let groups = |lr: f64, h: &[f64]| {
+                Groups::new(Layout::new().tensor("w", &[3, 2]).tensor("b", &[2]))
+                    .group(&["w"], Adam::new(lr).betas(h[1], h[2]).weight_decay(h[3]))
+                    .group(&["b"], Lamb::new(lr).weight_decay(h[4]))
+            };
+            // a configuration ZeroSharded refuses to shard: a valid one, then the fuzzed rate
+            let mut opt = ZeroSharded::new(groups(lr, h), SingleProcess)
+                .unwrap_or_else(|_| ZeroSharded::new(groups(0.1, &[0.0, 0.9, 0.99, 0.0, 0.0]), SingleProcess).unwrap());
+            opt.set_learning_rate(lr);
+            Box::new(opt)
+        }
         _ => Box::new(
             Muon::new(lr)
                 .weight_decay(h[1])
@@ -312,7 +326,7 @@ fn no_input_panics_or_corrupts() {
         prop::collection::vec(prop_oneof![3 => 0.0..0.99f64, 1 => any_float()], 7),
     ];
     let strategy = (
-        0usize..40,
+        0usize..42,
         hyper,
         prop::collection::vec(any::<bool>(), 5),
         // half the cases' gradients are finite, so that steps get past the finiteness guard

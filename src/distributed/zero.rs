@@ -384,12 +384,45 @@ impl<T: Float + Send + Sync + 'static, C: Communicator<T>> Optimizer<T> for Zero
     fn group_momentum(&self, group: usize) -> Option<T> {
         self.template.group_momentum(group)
     }
+    /// A copy of this rank's state: the rules as given and this rank's pieces with their state
+    /// (not the communicator).
+    fn snapshot(&self) -> Option<alloc::boxed::Box<dyn core::any::Any>>
+    where
+        T: 'static,
+    {
+        Some(alloc::boxed::Box::new(Saved {
+            template: self.template.clone(),
+            shard: self.shard.clone(),
+            steps: self.steps,
+        }))
+    }
+    fn restore(&mut self, snapshot: &dyn core::any::Any) -> bool
+    where
+        T: 'static,
+    {
+        match snapshot.downcast_ref::<Saved<T>>() {
+            Some(saved) if saved.shard.layout() == self.shard.layout() => {
+                self.template.clone_from(&saved.template);
+                self.shard.clone_from(&saved.shard);
+                self.steps = saved.steps;
+                true
+            }
+            _ => false,
+        }
+    }
     fn set_group_momentum(&mut self, group: usize, momentum: T) -> bool {
         if let Some(s) = self.shard_group(group) {
             self.shard.set_group_momentum(s, momentum);
         }
         self.template.set_group_momentum(group, momentum)
     }
+}
+
+/// What [`ZeroSharded`]'s snapshot holds.
+struct Saved<T: Float + Send + Sync + 'static> {
+    template: Groups<T>,
+    shard: Groups<T>,
+    steps: u64,
 }
 
 #[cfg(feature = "serde")]
