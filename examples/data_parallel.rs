@@ -16,11 +16,11 @@
 
 use std::time::Instant;
 
+use gradus::mpi::collective::SystemOperation;
+use gradus::mpi::traits::{Communicator as _, CommunicatorCollectives as _};
 use gradus::{
     evaluate, AdamW, DataParallel, Groups, Layout, Mpi, Network, Optimizer, SoftmaxCrossEntropy, ZeroSharded,
 };
-use mpi::collective::SystemOperation;
-use mpi::traits::{Communicator as _, CommunicatorCollectives as _};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
@@ -29,7 +29,7 @@ mod mlp_net;
 use mlp_net::Mlp;
 
 fn main() -> Result<(), gradus::Error> {
-    let universe = mpi::initialize().expect("MPI initializes once");
+    let universe = gradus::mpi::initialize().expect("MPI initializes once");
     let world = universe.world();
     let (rank, ranks) = (world.rank() as usize, world.size() as usize);
     let mode = std::env::args().nth(1).unwrap_or_default();
@@ -118,7 +118,7 @@ fn main() -> Result<(), gradus::Error> {
 /// The median time of a step (no gradient computation) of an AdamW `Groups` over GPT-2 tiny's
 /// tensor sizes (6 layers of width 256, vocabulary 8192; 7.0 M parameters, f32), for
 /// `DataParallel` and `ZeroSharded` on this many ranks.
-fn bench(universe: &mpi::environment::Universe) -> Result<(), gradus::Error> {
+fn bench(universe: &gradus::mpi::environment::Universe) -> Result<(), gradus::Error> {
     let world = universe.world();
     let (rank, ranks) = (world.rank() as usize, world.size() as usize);
     let (d, layers, vocab, ctx) = (256, 6, 8192, 256);

@@ -205,6 +205,10 @@ pub use layout::Layout;
 pub use loss::{sigmoid, AbsoluteError, Huber, LogLoss, Loss, SoftmaxCrossEntropy, SquaredError};
 pub use minimize::{minimize, MinimizeOptions, MinimizeReport};
 pub use model::{check_backward, check_gradient, loss_gradient, Gradient, GradientCheck, Linear, Logistic, Network};
+/// The `mpi` crate (rsmpi) that [`Mpi`] wraps, re-exported so that `gradus::mpi::initialize()`
+/// needs no dependency of your own (feature `mpi`).
+#[cfg(feature = "mpi")]
+pub use mpi;
 pub use optim::{
     AdEmaMix, AdaBelief, Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Adan, AdjustLr, Adopt, Asgd, Form, Fromage,
     Lamb, Lars, Lbfgs, LineSearch, Lion, Muon, NAdam, NovoGrad, OptimisticGd, PolyakSgd, PolyakVariant,

@@ -12,7 +12,8 @@ use num_traits::Float;
 use super::Communicator;
 use crate::Error;
 
-/// The ranks of an MPI communicator (feature `mpi`): `Mpi::new(universe.world())`.
+/// The ranks of an MPI communicator (feature `mpi`): `Mpi::new(universe.world())`, the universe
+/// from [`gradus::mpi::initialize`](mpi::initialize) (the `mpi` crate, re-exported).
 ///
 /// The agreement that starts every step waits at most [`timeout`](Mpi::timeout) (default 5
 /// minutes: long enough for the slowest rank's forward and backward pass) for every rank; past
@@ -25,7 +26,7 @@ use crate::Error;
 ///
 /// ```no_run
 /// use gradus::{AdamW, DataParallel, Mpi, Optimizer};
-/// let universe = mpi::initialize().expect("MPI initialized once");
+/// let universe = gradus::mpi::initialize().expect("MPI initialized once");
 /// let comm = Mpi::new(universe.world()).timeout(std::time::Duration::from_secs(60));
 /// let mut opt = DataParallel::new(AdamW::new(1e-3), comm);
 /// let mut params = vec![0.0_f32; 10];
