@@ -475,6 +475,46 @@ fn step_prodigy_groups<'g, T: Float + Send + Sync + 'static, P: ?Sized>(
     }
 }
 
+/// Steps `tensors` (layout tensors `first..`, whose elements `params` and `grads` hold from flat
+/// offset `base` on), but the Prodigy ones (stepped by group). With `rayon` a model above the
+/// pool's threshold is halved by tensors, the halves stepped on the pool, down to one tensor
+/// (whose kernel splits it further if it is large): every tensor sees the serial operations, so
+/// the step is bit-identical to a serial one.
+fn apply_tensors<T: Float + Send + Sync + 'static>(
+    tensors: &mut [Option<(usize, Slot<T>)>],
+    first: usize,
+    layout: &Layout,
+    params: &mut [T],
+    grads: &[T],
+    base: usize,
+) -> Result<(), Error> {
+    #[cfg(feature = "rayon")]
+    if tensors.len() > 1 && crate::parallel::worth_splitting(params.len()) {
+        let mid = tensors.len() / 2;
+        let cut = layout.range_of(first + mid).start - base;
+        let (ta, tb) = tensors.split_at_mut(mid);
+        let (pa, pb) = params.split_at_mut(cut);
+        let (ga, gb) = grads.split_at(cut);
+        let (a, b) = rayon::join(
+            || apply_tensors(ta, first, layout, pa, ga, base),
+            || apply_tensors(tb, first + mid, layout, pb, gb, base + cut),
+        );
+        return a.and(b);
+    }
+    for (k, t) in tensors.iter_mut().enumerate() {
+        match t {
+            // stepped by group: one estimate over the group's tensors
+            Some((_, Slot::Prodigy(_))) | None => {}
+            Some((g, slot)) => {
+                let r = layout.range_of(first + k);
+                let (p, gr) = (&mut params[r.start - base..r.end - base], &grads[r.start - base..r.end - base]);
+                slot.get_mut().apply(p, gr).map_err(|e| in_group(*g, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A rule's hyperparameter error, with the group it came from.
 fn in_group(group: usize, e: Error) -> Error {
     match e {
@@ -545,6 +585,17 @@ impl<T: Float + Send + Sync + 'static> Optimizer<T> for Groups<T> {
                 found: params.len(),
             });
         }
+        #[cfg(feature = "rayon")]
+        if crate::parallel::worth_splitting(params.len()) {
+            // the tensors checked on the pool; the first error in layout order, as serially
+            use rayon::prelude::*;
+            let layout = &self.layout;
+            let first = (0..self.tensors.len()).into_par_iter().find_map_first(|i| {
+                let r = layout.range_of(i);
+                self.check_tensor(i, &params[r.clone()], &grads[r]).err()
+            });
+            return first.map_or(Ok(()), Err);
+        }
         for i in 0..self.tensors.len() {
             let r = self.layout.range_of(i);
             self.check_tensor(i, &params[r.clone()], &grads[r])?;
@@ -553,13 +604,7 @@ impl<T: Float + Send + Sync + 'static> Optimizer<T> for Groups<T> {
     }
 
     fn apply(&mut self, params: &mut [T], grads: &[T]) -> Result<(), Error> {
-        for i in 0..self.tensors.len() {
-            if matches!(self.tensors[i], Some((_, Slot::Prodigy(_)))) {
-                continue; // stepped by group below: one estimate over the group's tensors
-            }
-            let r = self.layout.range_of(i);
-            self.apply_tensor(i, &mut params[r.clone()], &grads[r])?;
-        }
+        apply_tensors(&mut self.tensors, 0, &self.layout, params, grads, 0)?;
         let layout = &self.layout;
         step_prodigy_groups(
             &self.groups,

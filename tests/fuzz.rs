@@ -215,7 +215,9 @@ fn build(i: usize, h: &[f64], b: &[bool]) -> Box<dyn Optimizer<f64>> {
             }
         }
         // the distributed wrappers, over a job of one process (which steps the gradient as it is)
+        #[cfg(feature = "std")]
         40 => Box::new(DataParallel::new(Adam::new(lr).betas(h[1], h[2]).amsgrad(b[0]), SingleProcess)),
+        #[cfg(feature = "std")]
         41 => {
             let groups = |lr: f64, h: &[f64]| {
                 Groups::new(Layout::new().tensor("w", &[3, 2]).tensor("b", &[2]))

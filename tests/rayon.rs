@@ -69,3 +69,42 @@ fn parallel_scan_finds_the_first_bad_gradient_and_writes_nothing() {
         }
     });
 }
+
+/// A model of many tensors, small and large: the pool steps tensors side by side (and splits the
+/// large ones), bit-identical to one thread; a NaN in a small late tensor is found first in
+/// layout order, as serially, with nothing written.
+#[test]
+fn groups_step_tensors_in_parallel_as_serially() {
+    let mut layout = Layout::new().tensor("emb", &[1000, 300]);
+    let mut names = vec!["emb".to_string()];
+    for l in 0..12 {
+        for (name, shape) in [("w", vec![64, 64]), ("b", vec![64]), ("big", vec![300, 300])] {
+            let full = format!("h{l}.{name}");
+            layout = layout.tensor(&full, &shape);
+            names.push(full);
+        }
+    }
+    let n = layout.len();
+    let build = || {
+        let (a, b): (Vec<&str>, Vec<&str>) = names.iter().map(|s| &s[..]).partition(|s| s.ends_with(".b"));
+        Groups::<f32>::new(layout.clone()).group(&a, AdamW::new(1e-3).weight_decay(0.1)).group(&b, Lamb::new(1e-3))
+    };
+    let serial = run(1, &mut build(), n);
+    assert!(serial == run(2, &mut build(), n), "a parallel Groups step differs from a serial one");
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    pool.install(|| {
+        let mut opt = build();
+        let mut p = vec![0.25_f32; n];
+        let mut g = vec![0.5_f32; n];
+        opt.step(&mut p, &g).unwrap();
+        let before = p.clone();
+        let late = layout.range("h11.b").unwrap().start + 3;
+        let early = layout.range("h2.w").unwrap().start + 5;
+        g[late] = f32::NAN;
+        g[early] = f32::INFINITY;
+        let e = opt.step(&mut p, &g).unwrap_err();
+        assert_eq!(e, Error::NonFiniteGradient { index: early, value: f64::INFINITY });
+        assert_eq!(p, before);
+        assert_eq!(opt.steps(), 1);
+    });
+}
