@@ -48,6 +48,9 @@ fn main() {
     if args.first().map(String::as_str) == Some("model") {
         return model(&args[1..]);
     }
+    if args.first().map(String::as_str) == Some("bandwidth") {
+        return bandwidth(&args[1..]);
+    }
     let rounds: usize = args.first().map_or(15, |r| r.parse().expect("ROUNDS"));
     let sizes: Vec<usize> = if args.len() > 1 {
         args[1..].iter().map(|s| s.parse::<f64>().expect("N") as usize).collect()
@@ -156,6 +159,95 @@ fn median(x: &mut [f64]) -> f64 {
 }
 
 /// The model mode: see the crate's doc.
+/// The memory ceiling of a model's AdamW step on this machine: a loop with AdamW's traffic and
+/// next to no arithmetic (`p += g; m += g; v += g`: 4 arrays read, 3 written, 28 bytes a
+/// parameter), alone and after a scan of the gradient for non-finite values (the guard's extra
+/// read, 32 bytes a parameter), on 1 thread and (with `rayon`) 2, over GPT-2 small's 124.4 M
+/// parameters by default.
+///
+/// ```sh
+/// cargo run --release --manifest-path benches/inproc/Cargo.toml --features rayon -- bandwidth [ROUNDS] [N]
+/// ```
+#[cfg(has_c)]
+fn bandwidth(args: &[String]) {
+    use std::time::Instant;
+    let rounds: usize = args.first().map_or(5, |r| r.parse().expect("ROUNDS"));
+    let n: usize = args.get(1).map_or(124_439_808, |v| v.parse::<f64>().expect("N") as usize);
+    let (mut p, g, mut m, mut v) = (vec![0.5_f32; n], vec![1e-6_f32; n], vec![0.0_f32; n], vec![0.0_f32; n]);
+    fn stream(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            *p += g;
+            *m += g;
+            *v += g;
+        }
+    }
+    fn finite(g: &[f32]) -> bool {
+        g.iter().fold(true, |ok, x| ok & x.is_finite())
+    }
+    let pass = |threads: usize, guard: bool, p: &mut [f32], m: &mut [f32], v: &mut [f32]| -> f64 {
+        let t = Instant::now();
+        if threads == 1 {
+            if guard {
+                assert!(finite(&g));
+            }
+            stream(p, &g, m, v);
+        } else {
+            #[cfg(feature = "rayon")]
+            {
+                use rayon::prelude::*;
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                // each thread its contiguous part, as gradus splits a large tensor
+                let part = n.div_ceil(threads).next_multiple_of(64);
+                pool.install(|| {
+                    if guard {
+                        assert!(g.par_chunks(part).all(finite));
+                    }
+                    p.par_chunks_mut(part)
+                        .zip(g.par_chunks(part))
+                        .zip(m.par_chunks_mut(part))
+                        .zip(v.par_chunks_mut(part))
+                        .for_each(|(((p, g), m), v)| stream(p, g, m, v));
+                });
+            }
+        }
+        t.elapsed().as_secs_f64()
+    };
+    let threads: &[usize] = if cfg!(feature = "rayon") { &[1, 2] } else { &[1] };
+    let mut times = std::collections::BTreeMap::<(usize, bool), Vec<f64>>::new();
+    for _ in 0..rounds {
+        for &t in threads {
+            for guard in [false, true] {
+                // the median of 5 passes
+                let mut xs: Vec<f64> = (0..5).map(|_| pass(t, guard, &mut p, &mut m, &mut v)).collect();
+                xs.sort_by(f64::total_cmp);
+                times.entry((t, guard)).or_default().push(xs[2]);
+            }
+        }
+    }
+    let med = |xs: &[f64]| {
+        let mut xs = xs.to_vec();
+        xs.sort_by(f64::total_cmp);
+        xs[xs.len() / 2]
+    };
+    println!("memory ceiling of an AdamW step, f32, N = {n}, medians over {rounds} rounds");
+    println!("threads  loop            ms     GB/s");
+    for ((t, guard), xs) in &times {
+        let bytes = n as f64 * if *guard { 32.0 } else { 28.0 };
+        let ms = med(xs) * 1e3;
+        println!("{t:>7}  {:<12} {ms:>8.2} {:>8.1}", if *guard { "scan+stream" } else { "stream" }, bytes / ms / 1e6);
+    }
+    let ratio = |a: (usize, bool), b: (usize, bool)| {
+        let r: Vec<f64> = times[&a].iter().zip(&times[&b]).map(|(x, y)| x / y).collect();
+        med(&r)
+    };
+    println!("guard's floor, 1 thread: scan+stream / stream = {:.2}x", ratio((1, true), (1, false)));
+    if threads.len() > 1 {
+        println!("2 threads' ceiling: stream 1 thread / 2 threads = {:.2}x", ratio((1, false), (2, false)));
+        println!("2 threads' ceiling, guarded: {:.2}x", ratio((1, true), (2, true)));
+    }
+    assert!(p[0] > 0.0 && m[0] > 0.0 && v[0] > 0.0);
+}
+
 #[cfg(has_c)]
 fn model(args: &[String]) {
     use gradus::Optimizer;
