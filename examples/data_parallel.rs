@@ -21,7 +21,6 @@ use gradus::mpi::traits::{Communicator as _, CommunicatorCollectives as _};
 use gradus::{
     evaluate, AdamW, DataParallel, Groups, Layout, Mpi, Network, Optimizer, SoftmaxCrossEntropy, ZeroSharded,
 };
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 #[path = "shared/mlp_net.rs"]
@@ -38,27 +37,7 @@ fn main() -> Result<(), gradus::Error> {
     }
 
     // iris, shuffled the same way on every rank: 120 to train, 30 held out
-    let iris = linfa_datasets::iris();
-    let features: Vec<f64> = iris.records().iter().copied().collect();
-    let labels: Vec<f64> = iris.targets().iter().map(|&c| c as f64).collect();
-    let mut order: Vec<usize> = (0..labels.len()).collect();
-    order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(7));
-    let (train, test) = order.split_at(120);
-    let rows = |idx: &[usize]| -> (Vec<f64>, Vec<f64>) {
-        (
-            idx.iter().flat_map(|&i| features[i * 4..i * 4 + 4].to_vec()).collect(),
-            idx.iter().map(|&i| labels[i]).collect(),
-        )
-    };
-    let ((mut x_train, y_train), (mut x_test, y_test)) = (rows(train), rows(test));
-    for f in 0..4 {
-        let column: Vec<f64> = x_train.iter().skip(f).step_by(4).copied().collect();
-        let mean = column.iter().sum::<f64>() / column.len() as f64;
-        let sd = (column.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / column.len() as f64).sqrt();
-        for x in x_train.iter_mut().skip(f).step_by(4).chain(x_test.iter_mut().skip(f).step_by(4)) {
-            *x = (*x - mean) / sd;
-        }
-    }
+    let (x_train, y_train, x_test, y_test) = mlp_net::iris();
     // this rank's share of the training set
     let (lo, hi) = (rank * y_train.len() / ranks, (rank + 1) * y_train.len() / ranks);
 

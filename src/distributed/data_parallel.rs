@@ -217,14 +217,10 @@ impl<T: Float, O: Optimizer<T>, C: Communicator<T>> Optimizer<T> for DataParalle
         self.inner.apply(params, &self.mean)
     }
 
+    crate::wrapper::forward_to_inner!();
+
     fn validate(&self) -> Result<(), Error> {
         self.inner.validate()
-    }
-    fn learning_rate(&self) -> T {
-        self.inner.learning_rate()
-    }
-    fn set_learning_rate(&mut self, lr: T) {
-        self.inner.set_learning_rate(lr)
     }
     fn reset(&mut self) {
         self.inner.reset()
@@ -235,32 +231,8 @@ impl<T: Float, O: Optimizer<T>, C: Communicator<T>> Optimizer<T> for DataParalle
     fn second_moment(&self) -> Option<&[T]> {
         self.inner.second_moment()
     }
-    fn momentum(&self) -> Option<T> {
-        self.inner.momentum()
-    }
-    fn set_momentum(&mut self, momentum: T) -> bool {
-        self.inner.set_momentum(momentum)
-    }
-    fn set_shape(&mut self, shape: &[usize]) {
-        self.inner.set_shape(shape)
-    }
     fn eval_params(&self, params: &[T], out: &mut [T]) {
         self.inner.eval_params(params, out)
-    }
-    fn groups(&self) -> usize {
-        self.inner.groups()
-    }
-    fn group_learning_rate(&self, group: usize) -> Option<T> {
-        self.inner.group_learning_rate(group)
-    }
-    fn set_group_learning_rate(&mut self, group: usize, lr: T) -> bool {
-        self.inner.set_group_learning_rate(group, lr)
-    }
-    fn group_momentum(&self, group: usize) -> Option<T> {
-        self.inner.group_momentum(group)
-    }
-    fn set_group_momentum(&mut self, group: usize, momentum: T) -> bool {
-        self.inner.set_group_momentum(group, momentum)
     }
     fn snapshot(&self) -> Option<alloc::boxed::Box<dyn core::any::Any>>
     where

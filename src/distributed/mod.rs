@@ -179,6 +179,18 @@ impl<T: Float> Exchange<T> {
         self.records.resize(ranks * wire::RECORD, 0);
     }
 
+    /// Sizes the buffers for a transfer over `bounds` in rounds of at most `chunk` elements
+    /// per rank; returns the longest part and the round's length.
+    fn rounds(&mut self, ranks: usize, bounds: &[usize], chunk: usize) -> (usize, usize) {
+        self.size_for(ranks);
+        let longest = (0..ranks).map(|q| bounds[q + 1] - bounds[q]).max().unwrap_or(0);
+        let chunk = chunk.clamp(1, longest.max(1));
+        if self.recv.len() < ranks * chunk {
+            self.recv.resize(ranks * chunk, T::zero());
+        }
+        (longest, chunk)
+    }
+
     /// Elements of workspace the exchange holds (after the first step).
     pub(crate) fn workspace(&self) -> usize {
         self.recv.len()
@@ -235,12 +247,7 @@ impl<T: Float> Exchange<T> {
         out: &mut [T],
     ) -> Result<(), Error> {
         let (ranks, me) = (comm.size(), comm.rank());
-        self.size_for(ranks);
-        let longest = (0..ranks).map(|q| bounds[q + 1] - bounds[q]).max().unwrap_or(0);
-        let chunk = chunk.clamp(1, longest.max(1));
-        if self.recv.len() < ranks * chunk {
-            self.recv.resize(ranks * chunk, T::zero());
-        }
+        let (longest, chunk) = self.rounds(ranks, bounds, chunk);
         let divisor = T::from(ranks).unwrap_or_else(T::one);
         for k in 0..longest.div_ceil(chunk) {
             let from = k * chunk;
@@ -292,12 +299,7 @@ impl<T: Float> Exchange<T> {
         if ranks == 1 {
             return Ok(());
         }
-        self.size_for(ranks);
-        let longest = (0..ranks).map(|q| bounds[q + 1] - bounds[q]).max().unwrap_or(0);
-        let chunk = chunk.clamp(1, longest.max(1));
-        if self.recv.len() < ranks * chunk {
-            self.recv.resize(ranks * chunk, T::zero());
-        }
+        let (longest, chunk) = self.rounds(ranks, bounds, chunk);
         for k in 0..longest.div_ceil(chunk) {
             let from = k * chunk;
             let mut at = 0;
