@@ -476,3 +476,29 @@ fn ranks_with_empty_shards_take_part_in_every_step() {
         assert_eq!(bits(&p), bits(&q));
     }
 }
+
+/// The workspace is the mean (all of it, or the shard's) and `R` transfer rounds' worth of the
+/// longest part, never the whole model again.
+#[test]
+fn the_workspace_is_the_mean_and_one_round_per_rank() {
+    let runs = on_ranks(3, |r, comm| {
+        let mut dp = DataParallel::new(model(), comm).transfer_chunk(4);
+        let mut p = start();
+        let g = grad(&p, r, 0);
+        dp.step(&mut p, &g).unwrap();
+        dp.workspace_len()
+    });
+    let n = layout().len(); // 59: parts of 20, 20 and 19
+    assert!(runs.iter().all(|&w| w == n + 3 * 4), "{runs:?} for {n} elements");
+    let runs = on_ranks(3, |r, comm| {
+        let mut zs = ZeroSharded::new(model(), comm).unwrap().transfer_chunk(100);
+        let mut p = start();
+        let g = grad(&p, r, 0);
+        zs.step(&mut p, &g).unwrap();
+        let longest = zs.bounds().windows(2).map(|w| w[1] - w[0]).max().unwrap();
+        (zs.workspace_len(), zs.shard().len(), longest)
+    });
+    for (w, shard, longest) in runs {
+        assert_eq!(w, shard + 3 * longest.min(100));
+    }
+}

@@ -351,6 +351,20 @@ mod tests {
     }
 
     #[test]
+    fn single_process_collectives_copy() {
+        let mut c = SingleProcess;
+        assert_eq!((Communicator::<f64>::rank(&c), Communicator::<f64>::size(&c)), (0, 1));
+        let mut bytes = [0_u8; 3];
+        Communicator::<f64>::all_gather_bytes(&mut c, &[1, 2, 3], &mut bytes).unwrap();
+        assert_eq!(bytes, [1, 2, 3]);
+        let mut out = [0.0_f64; 4];
+        c.all_to_all_v(&[1.0, 2.0, 3.0, 4.0], &[2], &[1], &mut out, &[2], &[2]).unwrap();
+        assert_eq!(out, [0.0, 0.0, 2.0, 3.0]);
+        c.all_gather_v(&[5.0, 6.0], &mut out, &[2], &[1]).unwrap();
+        assert_eq!(out, [0.0, 5.0, 6.0, 3.0]);
+    }
+
+    #[test]
     fn one_rank_means_are_the_gradient() {
         let g: Vec<f64> = (0..10).map(|i| i as f64 * 0.1).collect();
         let mut x = Exchange::default();
