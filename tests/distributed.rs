@@ -140,7 +140,21 @@ fn on_ranks<R: Send + 'static>(
             thread::spawn(move || body(r, comm))
         })
         .collect();
-    handles.into_iter().map(|h| h.join().unwrap()).collect()
+    // a rank that panics fails the test at once: the others would wait for it at a barrier
+    let mut handles: Vec<_> = handles.into_iter().map(Some).collect();
+    let mut out: Vec<Option<R>> = handles.iter().map(|_| None).collect();
+    while out.iter().any(Option::is_none) {
+        for (slot, h) in out.iter_mut().zip(&mut handles) {
+            if h.as_ref().is_some_and(|h| h.is_finished()) {
+                match h.take().unwrap().join() {
+                    Ok(r) => *slot = Some(r),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        }
+        thread::sleep(std::time::Duration::from_millis(1));
+    }
+    out.into_iter().map(Option::unwrap).collect()
 }
 
 #[test]
