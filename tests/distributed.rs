@@ -516,3 +516,38 @@ fn the_workspace_is_the_mean_and_one_round_per_rank() {
         assert_eq!(w, shard + 3 * longest.min(100));
     }
 }
+
+/// Shards of very different lengths (a whole Muon matrix on one rank, three bias elements on the
+/// other) over many transfer rounds: the short rank's rounds run out long before the other's.
+#[test]
+fn uneven_shards_over_many_rounds_equal_one_process() {
+    let build = || {
+        Groups::<f64>::new(Layout::new().tensor("w", &[10, 10]).tensor("b", &[3]))
+            .group(&["w"], Muon::new(0.02))
+            .group(&["b"], Adam::new(0.1))
+    };
+    let start: Vec<f64> = (0..103).map(|i| ((i * 37) % 19) as f64 / 19.0 - 0.5).collect();
+    let g = |p: &[f64], r: usize, k: usize| -> Vec<f64> {
+        p.iter().enumerate().map(|(i, x)| (x * 1.3 + (i + r * 7 + k) as f64 * 0.11).sin()).collect()
+    };
+    let s0 = start.clone();
+    let runs = on_ranks(2, move |r, comm| {
+        let mut opt = ZeroSharded::new(build(), comm).unwrap().transfer_chunk(7);
+        let mut p = s0.clone();
+        for k in 0..3 {
+            let gk = g(&p, r, k);
+            opt.step(&mut p, &gk).unwrap();
+        }
+        (opt.shard().len(), p)
+    });
+    assert_eq!((runs[0].0, runs[1].0), (100, 3));
+    let mut reference = build();
+    let mut q = start;
+    for k in 0..3 {
+        let m: Vec<f64> = g(&q, 0, k).iter().zip(g(&q, 1, k)).map(|(a, b)| (a + b) / 2.0).collect();
+        reference.step(&mut q, &m).unwrap();
+    }
+    for (_, p) in runs {
+        assert_eq!(bits(&p), bits(&q));
+    }
+}
