@@ -497,6 +497,7 @@ fn ranks_with_empty_shards_take_part_in_every_step() {
 fn the_workspace_is_the_mean_and_one_round_per_rank() {
     let runs = on_ranks(3, |r, comm| {
         let mut dp = DataParallel::new(model(), comm).transfer_chunk(4);
+        assert_eq!((dp.rank(), dp.ranks(), dp.get_transfer_chunk()), (r, 3, 4));
         let mut p = start();
         let g = grad(&p, r, 0);
         dp.step(&mut p, &g).unwrap();
