@@ -552,3 +552,83 @@ fn uneven_shards_over_many_rounds_equal_one_process() {
         assert_eq!(bits(&p), bits(&q));
     }
 }
+
+/// What the wrappers forward, on several ranks: step counts, reset, validation, momentum,
+/// groups, the evaluation point, snapshots; and a NaN in a later rank's shard, named by its index
+/// in the flat buffer.
+#[test]
+fn the_wrappers_forward_everything_on_several_ranks() {
+    let sf = || {
+        Groups::new(layout())
+            .group(&["w1", "b1"], ScheduleFreeAdamW::new(0.05))
+            .group(&["w2", "b2"], Sgd::new(0.1).momentum(0.9))
+    };
+    let runs = on_ranks(3, move |r, comm| {
+        let mut zs = ZeroSharded::new(sf(), comm).unwrap();
+        assert_eq!((zs.groups(), zs.momentum(), zs.get_transfer_chunk()), (2, Some(0.9), 65536));
+        assert!(zs.set_momentum(0.8));
+        assert_eq!(zs.group_momentum(1), Some(0.8));
+        let mut p = start();
+        for k in 0..3 {
+            let g = grad(&p, r, k);
+            zs.step(&mut p, &g).unwrap();
+        }
+        assert_eq!(zs.steps(), 3);
+        assert!(zs.validate().is_ok());
+        // the evaluation point, gathered, is the average x; this rank's own part is also in
+        // the local one
+        let mut x = vec![0.0; p.len()];
+        zs.gather_eval_params(&p, &mut x).unwrap();
+        let mut local = vec![0.0; p.len()];
+        zs.eval_params(&p, &mut local);
+        let own = zs.shard();
+        assert_eq!(bits(&local[own.clone()]), bits(&x[own]));
+        assert!(matches!(zs.gather_eval_params(&p, &mut [0.0; 3]), Err(Error::ShapeMismatch { .. })));
+        // a snapshot restores this rank's state
+        let saved = zs.snapshot().unwrap();
+        let before = p.clone();
+        let g = grad(&p, r, 9);
+        zs.step(&mut p, &g).unwrap();
+        assert!(zs.restore(&*saved));
+        assert_eq!(zs.steps(), 3);
+        // a NaN in rank 2's shard, sent by rank 0: every rank names its place in the flat buffer
+        let at = zs.bounds()[2] + 1;
+        let mut g = grad(&before, r, 3);
+        if r == 0 {
+            g[at] = f64::NAN;
+        }
+        let mut q = before.clone();
+        let e = zs.step(&mut q, &g).unwrap_err();
+        assert!(matches!(e, Error::NonFiniteGradient { index, .. } if index == at), "{e:?}");
+        assert_eq!((zs.failed_rank(), bits(&q)), (Some(2), bits(&before)));
+        // an invalid hyperparameter is found by validate on every rank
+        zs.set_learning_rate(-1.0);
+        assert!(matches!(zs.validate(), Err(Error::InvalidGroupHyperparameter { name: "lr", .. })));
+        zs.reset();
+        assert_eq!(zs.steps(), 0);
+        x
+    });
+    assert!(runs.windows(2).all(|w| bits(&w[0]) == bits(&w[1])), "ranks gathered different evaluation points");
+    // DataParallel forwards to its rule
+    let runs = on_ranks(2, move |r, comm| {
+        let mut dp = DataParallel::new(Adam::new(0.1), comm);
+        let mut p = vec![1.0, 2.0, 3.0];
+        dp.step(&mut p, &[0.1 * r as f64, 0.2, 0.3]).unwrap();
+        assert_eq!(dp.steps(), 1);
+        assert!(dp.second_moment().is_some_and(|v| v.len() == 3));
+        let mut out = [0.0; 3];
+        dp.eval_params(&p, &mut out);
+        assert_eq!(out, [p[0], p[1], p[2]]);
+        let saved = dp.snapshot().unwrap();
+        dp.step(&mut p, &[0.1, 0.2, 0.3]).unwrap();
+        assert!(dp.restore(&*saved));
+        assert!(!dp.restore(&0_u8));
+        assert_eq!(dp.steps(), 1);
+        dp.set_learning_rate(f64::NAN);
+        assert!(dp.validate().is_err());
+        dp.reset();
+        assert_eq!(dp.steps(), 0);
+        p
+    });
+    assert_eq!(bits(&runs[0]), bits(&runs[1]));
+}
