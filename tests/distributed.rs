@@ -278,6 +278,24 @@ fn data_parallel_fails_every_rank_with_the_lowest_failing_ranks_error() {
 }
 
 #[test]
+fn zero_sharded_ranks_that_disagree_on_the_length_fail_alike() {
+    let runs = on_ranks(3, |r, comm| {
+        let mut opt = ZeroSharded::new(model(), comm).unwrap();
+        let mut p = start();
+        let mut g = grad(&p, r, 0);
+        if r == 1 {
+            g.pop();
+        }
+        let e = opt.step(&mut p, &g).unwrap_err();
+        (e, opt.failed_rank(), opt.steps(), p)
+    });
+    for (e, failed, steps, p) in runs {
+        assert_eq!(e, Error::LengthMismatch { params: 59, grads: 58 });
+        assert_eq!((failed, steps, bits(&p)), (Some(1), 0, bits(&start())));
+    }
+}
+
+#[test]
 fn ranks_that_disagree_on_the_length_fail_alike() {
     let runs = on_ranks(2, |r, comm| {
         let mut opt = DataParallel::new(Adam::new(0.1), comm);
@@ -583,6 +601,8 @@ fn the_wrappers_forward_everything_on_several_ranks() {
         zs.eval_params(&p, &mut local);
         let own = zs.shard();
         assert_eq!(bits(&local[own.clone()]), bits(&x[own]));
+        assert!(x.iter().zip(&p).any(|(a, b)| a != b), "the evaluation point is the training point");
+        assert!(zs.set_group_momentum(1, 0.8) && !zs.set_group_momentum(5, 0.8));
         assert!(matches!(zs.gather_eval_params(&p, &mut [0.0; 3]), Err(Error::ShapeMismatch { .. })));
         // a snapshot restores this rank's state
         let saved = zs.snapshot().unwrap();
@@ -631,4 +651,34 @@ fn the_wrappers_forward_everything_on_several_ranks() {
         p
     });
     assert_eq!(bits(&runs[0]), bits(&runs[1]));
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn checkpoints_of_different_runs_or_models_are_refused_with_nothing_changed() {
+    use gradus::SingleProcess;
+    let run = |steps: usize| {
+        let mut opt = ZeroSharded::new(model(), SingleProcess).unwrap();
+        let mut p = start();
+        for k in 0..steps {
+            let g = grad(&p, 0, k);
+            opt.step(&mut p, &g).unwrap();
+        }
+        opt
+    };
+    let (one, two) = (run(1).checkpoint(), run(2).checkpoint());
+    assert_eq!(one.saved_by(), (0, 1));
+    let mut opt = run(3);
+    let e = opt.resume([one.clone(), two]).unwrap_err();
+    assert!(matches!(e, Error::CorruptValue { field: "steps", value: 2.0, .. }), "{e:?}");
+    let other = ZeroSharded::new(
+        Groups::<f64>::new(Layout::new().tensor("w1", &[6, 4])).group(&["w1"], AdamW::new(0.01)),
+        SingleProcess,
+    )
+    .unwrap()
+    .checkpoint();
+    assert!(matches!(opt.resume([other]), Err(Error::LayoutMismatch { index: 0, .. })));
+    assert_eq!(opt.steps(), 3);
+    opt.resume([one]).unwrap();
+    assert_eq!(opt.steps(), 1);
 }
