@@ -359,6 +359,23 @@ fn zero_sharded_drives_schedules_and_group_rates_on_every_rank() {
     for rates in runs {
         assert_eq!(rates, vec![Some(0.25); 4]);
     }
+    // a group's new rate reaches the pieces every rank steps: as one process with that rate
+    let runs = on_ranks(3, |r, comm| {
+        let mut opt = ZeroSharded::new(model(), comm).unwrap();
+        assert!(opt.set_group_learning_rate(0, 0.003));
+        let mut p = start();
+        let g = grad(&p, r, 0);
+        opt.step(&mut p, &g).unwrap();
+        p
+    });
+    let mut reference = model();
+    assert!(reference.set_group_learning_rate(0, 0.003));
+    let mut q = start();
+    let m = mean(&q, 3, 0);
+    reference.step(&mut q, &m).unwrap();
+    for p in runs {
+        assert_eq!(bits(&p), bits(&q));
+    }
 }
 
 /// Every rule that says it is elementwise steps a tensor cut in two pieces exactly as the whole;
