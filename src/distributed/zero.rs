@@ -58,14 +58,11 @@ const PIECES: usize = 256;
 pub struct ZeroSharded<T: Float + Send + Sync + 'static, C> {
     /// The rules as given, without state: hyperparameters, learning rates.
     template: Groups<T>,
-    /// Every piece of the model, and how long a cut tensor's parts are (read by `resume`).
+    /// This rank's pieces, and how long a cut tensor's parts are (read by `resume`).
     #[cfg_attr(not(feature = "serde"), allow(dead_code))]
-    pieces: Vec<Piece>,
+    mine: Vec<Piece>,
     #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     piece_len: usize,
-    /// The first piece of every rank, and the end.
-    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
-    first: Vec<usize>,
     /// The flat offsets of every rank's shard, and the end.
     bounds: Vec<usize>,
     /// This rank's pieces with their state.
@@ -121,12 +118,12 @@ impl<T: Float + Send + Sync + 'static, C: Communicator<T>> ZeroSharded<T, C> {
             }
         }
         let me = comm.rank().min(ranks - 1);
-        let (shard, group_map) = groups.subset(&pieces[first[me]..first[me + 1]]);
+        let mine = pieces[first[me]..first[me + 1]].to_vec();
+        let (shard, group_map) = groups.subset(&mine);
         Ok(ZeroSharded {
             template: groups,
-            pieces,
+            mine,
             piece_len,
-            first,
             bounds,
             shard,
             group_map,
@@ -512,7 +509,7 @@ pub(crate) mod checkpoint {
         /// the cut, or the group count; [`Error::MissingPiece`] if no checkpoint holds a piece
         /// of this rank's shard; what the resumed state's validation reports.
         pub fn resume(&mut self, saved: impl IntoIterator<Item = ShardCheckpoint<T>>) -> Result<(), Error> {
-            let mine = &self.pieces[self.first[self.comm.rank()]..self.first[self.comm.rank() + 1]];
+            let mine = &self.mine;
             let (mut fresh, _) = self.template.subset(mine);
             let mut found = vec![false; mine.len()];
             let mut common: Option<(u64, Vec<T>, Vec<Option<T>>)> = None;
