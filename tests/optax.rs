@@ -427,6 +427,24 @@ fn prodigy_estimates_the_recorded_step_size() {
     }
 }
 
+/// The options the shared recordings leave at their defaults (a learning rate other than 1, weight
+/// decay, `safeguard_warmup`, `beta3`, everything at once), recorded from optax 0.2.8 by
+/// `scripts/record_prodigy.py` with the same problems and ulp-sensitivity cut.
+#[test]
+fn prodigy_matches_optax_with_every_option() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/optax_contrib_prodigy_options.json");
+    let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let ids: Vec<&str> = cases.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    for option in ["-lr-", "-decay-", "-warmup-", "-all-"] {
+        assert!(ids.iter().any(|id| id.contains(option)), "no case with {option}: {ids:?}");
+    }
+    for case in &cases {
+        let mut opt = prodigy(&case["hyper_resolved"]);
+        let err = replay(case, &mut opt);
+        assert!(err <= TOL, "{}: trajectory {err:.2e}", case["id"]);
+    }
+}
+
 #[test]
 fn prodigy_keeps_its_estimate_through_zero_gradients() {
     // optax divides 0/0 here and its estimate becomes NaN; the paper's code skips the step
