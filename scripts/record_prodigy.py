@@ -1,7 +1,7 @@
 """Records `optax.contrib.prodigy` with the options the shared recordings leave at their defaults
 (a learning rate other than 1, weight decay, `safeguard_warmup`, `beta3`), in the format of
 `tests/recorded/*.json` (see `../shared/golden/README.md`), into
-`tests/data/optax_contrib_prodigy_options.json`.
+`tests/recorded/optax_contrib_prodigy_options.json`.
 
 Usage (optax 0.2.8, jax 0.10.2, as the shared recordings):
     python3 -m venv venv && venv/bin/pip install optax==0.2.8 jax==0.10.2 jaxlib==0.10.2
@@ -129,7 +129,7 @@ for name, hyper in VARIANTS.items():
         case["ulp_sensitivity"] = worst
         if keep >= 10:
             cases.append(case)
-out = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "optax_contrib_prodigy_options.json")
+out = os.path.join(os.path.dirname(__file__), "..", "tests", "recorded", "optax_contrib_prodigy_options.json")
 with open(out, "w") as f:
     json.dump(cases, f)
 print(f"{len(cases)} cases -> {out}")

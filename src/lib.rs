@@ -132,8 +132,8 @@
 //! | `rayon` | no | steps (and the non-finite scan) above 2^17 elements split over rayon's pool; bit-identical to serial |
 //! | `mpi` | no | `Mpi`: [`DataParallel`] and [`ZeroSharded`] over MPI (rsmpi; needs an MPI library such as Debian's `libopenmpi-dev`, and `libclang-dev`) |
 #![no_std]
-// `unsafe` is forbidden in every module but `simd`, whose target-feature calls need it,
-// `gemm`, which hands checked slices to `matrixmultiply`, and `distributed::mpi`.
+// `unsafe` is forbidden in every module but `simd`, whose target-feature calls need it, and
+// `distributed::mpi`.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]

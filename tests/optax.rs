@@ -432,7 +432,8 @@ fn prodigy_estimates_the_recorded_step_size() {
 /// `scripts/record_prodigy.py` with the same problems and ulp-sensitivity cut.
 #[test]
 fn prodigy_matches_optax_with_every_option() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/optax_contrib_prodigy_options.json");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/recorded/optax_contrib_prodigy_options.json");
     let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let ids: Vec<&str> = cases.iter().map(|c| c["id"].as_str().unwrap()).collect();
     for option in ["-lr-", "-decay-", "-warmup-", "-all-"] {
