@@ -579,3 +579,22 @@ proptest! {
         }
     }
 }
+
+/// A group of a rule from outside the crate's list (here a wrapper) prints as `Custom(..)`;
+/// `eval_params` with lengths that do not match the layout leaves `out` alone, whichever of the
+/// two is wrong (gaps found by mutation testing).
+#[test]
+fn a_wrapped_rule_prints_and_mismatched_eval_lengths_write_nothing() {
+    let layout = Layout::new().tensor("w", &[2, 2]).tensor("b", &[2]);
+    let opt = Groups::new(layout).group(&["w"], MultiSteps::new(Adam::new(0.1_f64), 2)).group(&["b"], Sgd::new(0.1));
+    assert!(format!("{opt:?}").contains("Custom(..)"), "{opt:?}");
+    let params = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let mut out = [7.0; 5];
+    opt.eval_params(&params, &mut out);
+    assert_eq!(out, [7.0; 5], "a short out");
+    let mut out = [7.0; 6];
+    opt.eval_params(&params[..5], &mut out);
+    assert_eq!(out, [7.0; 6], "short params");
+    opt.eval_params(&params, &mut out);
+    assert_eq!(out, params, "matching lengths: the evaluation point of SGD and MultiSteps is the params");
+}
