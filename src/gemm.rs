@@ -303,4 +303,28 @@ mod tests {
         gemm(2, 2, 2, 1.0, Mat::rows(&a, 2), Mat::rows(&b, 2), 0.0, &mut [0.0; 4], &mut work);
         assert_eq!(work.capacity(), cap);
     }
+
+    /// The register tile and the edge loop compute every element alike (a sum over `l` in
+    /// order): a row computed alone (the edge loop only) has the bits of the same row computed
+    /// in a tile, on every path, for values whose sums round.
+    #[test]
+    fn tiles_and_edges_give_the_same_bits() {
+        let detected = simd::level();
+        for level in [Level::Scalar, Level::Avx2, Level::Avx512] {
+            simd::force(level);
+            let (m, k, n) = (9, 37, 41);
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 37 % 101) as f32 * 0.173).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 53 % 97) as f32 * 0.311).cos()).collect();
+            let mut c = vec![0.0_f32; m * n];
+            let mut work = Vec::new();
+            gemm(m, k, n, 1.5, Mat::rows(&a, k), Mat::rows(&b, n), 0.0, &mut c, &mut work);
+            for i in 0..m {
+                let mut row = vec![0.0_f32; n];
+                gemm(1, k, n, 1.5, Mat::rows(&a[i * k..(i + 1) * k], k), Mat::rows(&b, n), 0.0, &mut row, &mut work);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&row), bits(&c[i * n..(i + 1) * n]), "{level:?} row {i}");
+            }
+        }
+        simd::force(detected);
+    }
 }
