@@ -240,7 +240,13 @@ fn build(i: usize, h: &[f64], b: &[bool]) -> Box<dyn Optimizer<f64>> {
                 .ns_steps((h[1] * 10.0) as usize)
                 // 16 x 20 reaches the matrix products' register tiles (4 x 16), the others their
                 // edge loops only
-                .shape(if b[3] { &[16, 20] } else if b[1] { &[4, 5] } else { &[5, 4] })
+                .shape(if b[3] {
+                    &[16, 20]
+                } else if b[1] {
+                    &[4, 5]
+                } else {
+                    &[5, 4]
+                })
                 .check_finite(b[4]),
         ),
     }
