@@ -31,7 +31,18 @@ fn run<T: num_traits::Float>(opt: &mut dyn Optimizer<T>, steps: usize) -> Vec<f6
 fn tracks(name: &str, (mut lo, mut hi): (Box<dyn Optimizer<f32>>, Box<dyn Optimizer<f64>>)) {
     let a = run(&mut *lo, 50);
     let b = run(&mut *hi, 50);
-    let err = a.iter().zip(&b).map(|(a, b)| (a - b).abs() / a.abs().max(b.abs()).max(1e-3)).fold(0.0, f64::max);
+    // (a NaN or an infinity in either is an error: `f64::max` alone would drop a NaN)
+    let err = a
+        .iter()
+        .zip(&b)
+        .map(|(a, b)| {
+            if a.is_finite() && b.is_finite() {
+                (a - b).abs() / a.abs().max(b.abs()).max(1e-3)
+            } else {
+                f64::INFINITY
+            }
+        })
+        .fold(0.0, f64::max);
     assert!(err <= 1e-3, "{name}: f32 {a:?} vs f64 {b:?}: rel err {err:e}");
     assert!(b.iter().any(|v| v.abs() < 0.9), "{name} did not move");
 }

@@ -79,7 +79,7 @@ fn max_rel<T: Float>(a: &[T], b: &[T]) -> f64 {
         .zip(b)
         .map(|(&x, &y)| {
             let (x, y) = (x.to_f64().unwrap(), y.to_f64().unwrap());
-            (x - y).abs() / x.abs().max(y.abs()).max(1e-3)
+            common::rel(x, y)
         })
         .fold(0.0, f64::max)
 }

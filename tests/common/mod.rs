@@ -291,7 +291,21 @@ pub fn problem_grad<T: num_traits::Float>(case: &Value, k: usize, x: &[T], g: &m
 
 /// The README's pass criterion for one row.
 pub fn rel_err(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(&a, &b)| (a - b).abs() / a.abs().max(b.abs()).max(1e-3)).fold(0.0, f64::max)
+    assert_eq!(a.len(), b.len(), "compared vectors differ in length");
+    a.iter().zip(b).map(|(&a, &b)| rel(a, b)).fold(0.0, f64::max)
+}
+
+/// `|a - b| / max(|a|, |b|, 1e-3)`, the recordings' metric, for one element; infinite when
+/// exactly one of the two is NaN or infinite (`f64::max` would drop a NaN: a NaN result would
+/// pass every comparison), 0 when both are the same non-finite value.
+pub fn rel(a: f64, b: f64) -> f64 {
+    if a == b || (a.is_nan() && b.is_nan()) {
+        0.0
+    } else if !a.is_finite() || !b.is_finite() {
+        f64::INFINITY
+    } else {
+        (a - b).abs() / a.abs().max(b.abs()).max(1e-3)
+    }
 }
 
 /// Replays a case in `f64`; returns the worst relative error over all recorded rows.
