@@ -610,3 +610,16 @@ fn prodigy_in_groups_is_one_estimate_over_the_group() {
     }
     assert_eq!(p, [w, b].concat());
 }
+
+/// optax's `scale_by_rss` divides only where the sum of squares is positive
+/// (`jnp.where(sum > 0, rsqrt(sum + eps), 0)`): with `eps` 0 and an accumulator still at 0, a
+/// zero gradient leaves its parameter alone instead of making it `0 * inf = NaN` (a gap found
+/// by mutation testing: every recorded case had `eps` > 0 or a nonzero accumulator).
+#[test]
+fn optax_adagrad_skips_coordinates_whose_sum_is_zero() {
+    let mut opt = Adagrad::new(0.1_f64).form(Form::Optax).initial_accumulator_value(0.0).eps(0.0);
+    let mut x = [1.0, -2.0];
+    opt.step(&mut x, &[0.0, 4.0]).unwrap();
+    // the second: sum 16, step 0.1 * 4 / 4
+    assert_eq!(x, [1.0, -2.1]);
+}
