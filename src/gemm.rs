@@ -8,7 +8,7 @@
 //! SIMD dispatch of [`crate::simd`], so the tile's multiply-adds are vector FMAs on the AVX2 and
 //! AVX-512 paths. No crate we found takes a caller's workspace (`matrixmultiply`, `gemm` and
 //! `faer` allocate their packing buffers in every call), hence this module. A Muon step on
-//! GPT-2 tiny's shapes takes 1.07x its time with `matrixmultiply` (`docs/benchmarks.md`).
+//! GPT-2 tiny's shapes takes 1.07-1.14x its time with `matrixmultiply` (`docs/benchmarks.md`).
 //!
 //! Every element is `alpha * (sum over l = 0..k, in order, of a[i][l] * b[l][j]) + beta * c`,
 //! whatever the blocking, the panel width or the instruction set; the paths differ only where
