@@ -83,8 +83,8 @@ pub(crate) fn gemm<T: Float + Send + Sync>(
         }
         return;
     }
-    // the panel width: two vectors of the path's registers (one on AVX-512, whose 512-bit
-    // tiles of 2 x 4 vectors LLVM spills)
+    // the panel width: two vectors of the path's registers, or one on AVX-512 (a 4 x 32 f32
+    // tile there is not kept in registers: 13x slower, docs/benchmarks.md)
     match (core::mem::size_of::<T>(), simd::level()) {
         (4, Level::Scalar) => product::<T, 8>(m, k, n, alpha, a, b, beta, c, work),
         (4, _) => product::<T, 16>(m, k, n, alpha, a, b, beta, c, work),
