@@ -211,6 +211,26 @@ fn every_invalid_hyperparameter_is_named() {
         ("eps", -1.0, Box::new(Yogi::new(0.1).eps(-1.0))),
         ("weight_decay", -1.0, Box::new(Lamb::new(0.1).weight_decay(-1.0))),
         ("eps", -1.0, Box::new(Lamb::new(0.1).eps(-1.0))),
+        // the rules added later (their validation was untested: found by mutation testing)
+        ("beta3", 1.0, Box::new(Adan::new(0.1).betas(0.9, 0.9, 1.0))),
+        ("eps_root", -1.0, Box::new(Adan::new(0.1).eps_root(-1.0))),
+        ("beta2", 1.5, Box::new(Adopt::new(0.1).betas(0.9, 1.5))),
+        ("eps", -1.0, Box::new(Adopt::new(0.1).eps(-1.0))),
+        ("beta3", -0.1, Box::new(AdEmaMix::new(0.1).betas(0.9, 0.999, -0.1))),
+        ("alpha", -1.0, Box::new(AdEmaMix::new(0.1).alpha(-1.0))),
+        ("beta1", 1.0, Box::new(SimplifiedAdEmaMix::new(0.1).betas(1.0, 0.99))),
+        ("trust_coefficient", -1.0, Box::new(Lars::new(0.1).trust_coefficient(-1.0))),
+        ("momentum", -0.5, Box::new(Lars::new(0.1).momentum(-0.5))),
+        ("beta2", 1.0, Box::new(NovoGrad::new(0.1).betas(0.9, 1.0))),
+        ("momentum", 1.0, Box::new(Sm3::new(0.1).momentum(1.0))),
+        ("min_norm", -1.0, Box::new(Fromage::new(0.1).min_norm(-1.0))),
+        ("beta", -1.0, Box::new(OptimisticGd::new(0.1).beta(-1.0))),
+        ("beta1", 1.0, Box::new(SparseAdam::new(0.1).betas(1.0, 0.99))),
+        ("eps", 0.0, Box::new(SparseAdam::new(0.1).eps(0.0))),
+        ("beta3", 1.0, Box::new(Prodigy::new(1.0).beta3(1.0))),
+        ("estim_lr0", 0.0, Box::new(Prodigy::new(1.0).estim_lr0(0.0))),
+        ("momentum", 1.0, Box::new(Muon::new(0.1).momentum(1.0).shape(&[2, 2]))),
+        ("ns_steps", 100.0, Box::new(Muon::new(0.1).ns_steps(100).shape(&[2, 2]))),
     ];
     for (want, value, mut opt) in cases {
         let mut p = vec![1.0, 2.0, 3.0, 4.0];

@@ -407,3 +407,33 @@ fn muon_takes_matrices_only_and_works_in_f32_and_in_groups() {
     alone.step(&mut w, &grads[..24]).unwrap();
     assert_eq!(layout.view(&params, "w").unwrap(), &w[..]);
 }
+
+/// ASGD's average once averaging starts (`t0` below the step count), against torch's
+/// `_single_tensor_asgd` written out in f64: no recording has `t0` small enough to start it, so
+/// a wrong `mu` (found by mutation testing) changed nothing any other test saw.
+#[test]
+fn asgd_averages_as_torch_once_t0_is_passed() {
+    let (lr, lambd, alpha, t0, wd) = (0.01, 1e-3, 0.75, 5.0, 0.01);
+    let a = [1.0, 10.0, 100.0, 0.5, 3.0];
+    let mut opt = Asgd::new(lr).lambd(lambd).alpha(alpha).t0(t0).weight_decay(wd);
+    let mut x = vec![1.0, -2.0, 3.0, -4.0, 5.0];
+    // torch: eta = lr, mu = 1; per step: grad += wd*p; p *= 1 - lambd*eta; p += -eta*grad;
+    // ax = mu != 1 ? ax + (p - ax)*mu : p; eta = lr / (1 + lambd*lr*step)^alpha;
+    // mu = 1 / max(1, step - t0)
+    let (mut p, mut ax, mut eta, mut mu) = (x.clone(), vec![0.0; 5], lr, 1.0_f64);
+    for step in 1..=30 {
+        let g: Vec<f64> = a.iter().zip(&x).map(|(a, x)| a * x).collect();
+        opt.step(&mut x, &g).unwrap();
+        for i in 0..5 {
+            let grad = a[i] * p[i] + wd * p[i];
+            p[i] *= 1.0 - lambd * eta;
+            p[i] += -eta * grad;
+            ax[i] = if mu != 1.0 { ax[i] + (p[i] - ax[i]) * mu } else { p[i] };
+        }
+        eta = lr / (1.0 + lambd * lr * step as f64).powf(alpha);
+        mu = 1.0 / f64::max(1.0, step as f64 - t0);
+        assert!(common::rel_err(&x, &p) <= 1e-9, "step {step}: params {x:?} vs {p:?}");
+        assert!(common::rel_err(opt.ax(), &ax) <= 1e-9, "step {step}: ax {:?} vs {ax:?}", opt.ax());
+    }
+    assert!(common::rel_err(opt.ax(), &x) > 1e-3, "the average must differ from the params");
+}
