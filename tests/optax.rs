@@ -390,6 +390,8 @@ fn optax_rules_match_their_recordings() {
         "optax_adafactor.json",
         // ours (scripts/record_adafactor_nd.py): factored over 3 and 4 dimensions
         "optax_adafactor_nd.json",
+        // ours (scripts/record_lars_nesterov.py): nesterov momentum
+        "optax_lars_nesterov.json",
     ];
     let mut results = Vec::new();
     for file in files {
@@ -403,7 +405,7 @@ fn optax_rules_match_their_recordings() {
     }
     let bad: Vec<_> = results.iter().filter(|(_, e)| e.is_nan() || *e > TOL).collect();
     assert!(bad.is_empty(), "{} of {} fail: {bad:?}", bad.len(), results.len());
-    assert!(results.len() >= 69);
+    assert!(results.len() >= 73);
 }
 
 #[test]
