@@ -437,3 +437,23 @@ fn asgd_averages_as_torch_once_t0_is_passed() {
     }
     assert!(common::rel_err(opt.ax(), &x) > 1e-3, "the average must differ from the params");
 }
+
+/// LBFGS stops when the loss changes by less than `tolerance_change` (torch's
+/// `abs(loss - prev_loss) < tolerance_change`), though the step is not small: on `f(x) = 0.01 x`
+/// with lr 1e-9 the first iteration moves `x` by 1e-11 (above the tolerance 1e-12) and the loss by
+/// 1e-13, so torch evaluates the closure twice and stops. No recording stops by this test (a gap
+/// found by mutation testing).
+#[test]
+fn lbfgs_stops_when_the_loss_stops_changing() {
+    let mut opt = Lbfgs::new(1e-9_f64).tolerance_grad(0.0).tolerance_change(1e-12);
+    let mut x = vec![1.0];
+    let calls = std::cell::Cell::new(0);
+    opt.step(&mut x, |x: &[f64], g: &mut [f64]| {
+        calls.set(calls.get() + 1);
+        g[0] = 0.01;
+        0.01 * x[0]
+    })
+    .unwrap();
+    assert_eq!(calls.get(), 2, "evaluations");
+    assert_eq!(x, [1.0 + 1e-9 * -0.01]);
+}
