@@ -457,3 +457,23 @@ fn lbfgs_stops_when_the_loss_stops_changing() {
     assert_eq!(calls.get(), 2, "evaluations");
     assert_eq!(x, [1.0 + 1e-9 * -0.01]);
 }
+
+/// The strong-Wolfe search extrapolates by at most 10x the last step (torch's
+/// `max_step = t * 10` bound of `_cubic_interpolate`): on `f(x) = 0.0005 (x - 100)^2` from 0 the
+/// first trial (t = 1) is far short of the minimum, the cubic points at t = 1000, and the bound
+/// makes the second trial t = 10, x = 1.0 (a gap found by mutation testing).
+#[test]
+fn strong_wolfe_extrapolates_at_most_ten_times() {
+    let mut opt = Lbfgs::new(1.0_f64).line_search_fn(Some(LineSearch::StrongWolfe)).max_iter(4).max_eval(100);
+    let mut x = vec![0.0];
+    let seen = std::cell::RefCell::new(Vec::new());
+    opt.step(&mut x, |x: &[f64], g: &mut [f64]| {
+        seen.borrow_mut().push(x[0]);
+        g[0] = 0.001 * (x[0] - 100.0);
+        0.0005 * (x[0] - 100.0) * (x[0] - 100.0)
+    })
+    .unwrap();
+    let seen = seen.into_inner();
+    assert!(seen.len() >= 3, "{seen:?}");
+    assert_eq!(seen[..3], [0.0, 0.1, 1.0], "{seen:?}");
+}
