@@ -1,0 +1,86 @@
+"""Records `optax.contrib.muon` with options the shared recordings leave at their defaults
+(`consistent_rms`, weight decay without Nesterov, the spectral and Schatten preconditionings),
+on the shared `matrix_fixed` problems, in the format of `tests/recorded/*.json`, into
+`tests/recorded/optax_contrib_muon_options.json`.
+
+Usage (optax 0.2.8, jax 0.10.2, as the shared recordings):
+    python3 -m venv venv && venv/bin/pip install optax==0.2.8 jax==0.10.2 jaxlib==0.10.2
+    venv/bin/python scripts/record_muon_options.py
+"""
+import copy
+import json
+import os
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+HERE = os.path.dirname(__file__)
+SHARED = json.load(open(os.path.join(HERE, "..", "tests", "recorded", "optax_contrib_muon.json")))
+VARIANTS = {
+    "consistent_rms": dict(learning_rate=0.02, consistent_rms=0.2),
+    "decay_no_nesterov": dict(learning_rate=0.02, weight_decay=0.01, nesterov=False, beta=0.9),
+    "spectral": dict(learning_rate=0.02, preconditioning="spectral"),
+    "schatten": dict(learning_rate=0.02, preconditioning="schatten"),
+}
+
+
+def perturb(v, k, alternate):
+    flat = np.asarray(v).reshape(-1)
+    s = np.array([(-1.0) ** (i + k) if alternate else 1.0 for i in range(flat.size)])
+    return jnp.array((flat * (1.0 + s * 2.0**-52)).reshape(np.shape(v)))
+
+
+def run(hyper, base, pattern=None):
+    opt = optax.contrib.muon(**hyper)
+    shape = tuple(base["shape"])
+    x = jnp.array(base["init"]).reshape(shape)
+    state = opt.init(x)
+    traj = []
+    with jax.disable_jit():
+        for k, g in enumerate(base["grads"]):
+            g = jnp.array(g).reshape(shape)
+            if pattern in ("grad_alt", "grad_pos"):
+                g = perturb(g, k, pattern == "grad_alt")
+            upd, state = opt.update(g, state, x)
+            if pattern in ("update_alt", "update_pos"):
+                upd = perturb(upd, k, pattern == "update_alt")
+            x = optax.apply_updates(x, upd)
+            traj.append([float(v) for v in np.asarray(x).reshape(-1)])
+    return traj
+
+
+def rel(a, b):
+    a, b = np.array(a), np.array(b)
+    return float(np.max(np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-3)))
+
+
+cases = []
+for name, hyper in VARIANTS.items():
+    for base in [c for c in SHARED if c["id"].startswith("optax.contrib.muon-defaults_lr-")]:
+        traj = run(hyper, base)
+        others = [run(hyper, base, p) for p in ["grad_alt", "grad_pos", "update_alt", "update_pos"]]
+        keep, worst = len(traj), 0.0
+        for j, row in enumerate(traj):
+            s = max(rel(row, o[j]) for o in others)
+            if s > 1e-12:
+                keep = j
+                break
+            worst = max(worst, s)
+        cid = base["id"].replace("defaults_lr", name)
+        print(cid, "keeps", keep, "of", len(traj), f"sensitivity {worst:.1e}")
+        if keep < 10:
+            continue
+        case = copy.deepcopy({k: base[k] for k in ["optimizer", "problem", "shape", "init", "record_every", "grads_given"]})
+        resolved = dict(base["hyper_resolved"])
+        resolved.update(hyper)
+        case.update(id=cid, hyper=hyper, hyper_resolved=resolved, steps=keep, grads=base["grads"][:keep],
+                    trajectory=traj[:keep], ulp_sensitivity=worst, jax_mode="disable_jit")
+        cases.append(case)
+out = os.path.join(HERE, "..", "tests", "recorded", "optax_contrib_muon_options.json")
+with open(out, "w") as f:
+    json.dump(cases, f)
+print(f"{len(cases)} cases -> {out}")
