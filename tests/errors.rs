@@ -231,6 +231,10 @@ fn every_invalid_hyperparameter_is_named() {
         ("estim_lr0", 0.0, Box::new(Prodigy::new(1.0).estim_lr0(0.0))),
         ("momentum", 1.0, Box::new(Muon::new(0.1).momentum(1.0).shape(&[2, 2]))),
         ("ns_steps", 100.0, Box::new(Muon::new(0.1).ns_steps(100).shape(&[2, 2]))),
+        ("beta1", 1.0, Box::new(ScheduleFreeAdamW::new(0.1).betas(1.0, 0.999))),
+        ("beta1", 0.0, Box::new(ScheduleFreeAdamW::new(0.1).betas(0.0, 0.999))),
+        ("momentum", 1.0, Box::new(ScheduleFreeSgd::new(0.1).momentum(1.0))),
+        ("momentum", 0.0, Box::new(ScheduleFreeSgd::new(0.1).momentum(0.0))),
     ];
     for (want, value, mut opt) in cases {
         let mut p = vec![1.0, 2.0, 3.0, 4.0];
