@@ -16,6 +16,7 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
+from recording import PATTERNS, cut, grads_perturbed, update_perturbed  # noqa: E402
 
 STEPS = 30
 SHAPES = [[2, 3, 4], [3, 4, 2], [2, 2, 3, 5]]
@@ -33,11 +34,6 @@ def resolved(hyper):
     return out
 
 
-def perturb(v, k, alternate):
-    e = 2.0**-52
-    flat = np.asarray(v).reshape(-1)
-    s = np.array([(-1.0) ** (i + k) if alternate else 1.0 for i in range(flat.size)])
-    return jnp.array((flat * (1.0 + s * e)).reshape(np.shape(v)))
 
 
 def run(hyper, init, grads, pattern=None):
@@ -48,22 +44,14 @@ def run(hyper, init, grads, pattern=None):
     with jax.disable_jit():
         for k in range(len(grads)):
             g = jnp.array(grads[k])
-            if pattern in ("grad_alt", "grad_pos"):
-                g = perturb(g, k, pattern == "grad_alt")
+            g = grads_perturbed(g, k, pattern)
             upd, state = opt.update(g, state, x)
-            if pattern in ("update_alt", "update_pos"):
-                upd = perturb(upd, k, pattern == "update_alt")
+            upd = update_perturbed(upd, k, pattern)
             x = optax.apply_updates(x, upd)
             traj.append([float(v) for v in np.asarray(x).reshape(-1)])
     return traj
 
 
-def rel(a, b):
-    """The README's metric; infinite where a row is not finite (the case is cut there)."""
-    a, b = np.array(a), np.array(b)
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        return float("inf")
-    return float(np.max(np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-3)))
 
 
 cases = []
@@ -74,14 +62,8 @@ for name, hyper in VARIANTS.items():
         scale = np.array([10.0 ** ((i % 3) - 1) for i in range(int(np.prod(shape)))]).reshape(shape)
         grads = rng.standard_normal((STEPS,) + tuple(shape)) * scale
         traj = run(hyper, init, grads)
-        others = [run(hyper, init, grads, p) for p in ["grad_alt", "grad_pos", "update_alt", "update_pos"]]
-        keep, worst = len(traj), 0.0
-        for j, row in enumerate(traj):
-            s = max(rel(row, o[j]) for o in others)
-            if s > 1e-12:
-                keep = j
-                break
-            worst = max(worst, s)
+        others = [run(hyper, init, grads, p) for p in PATTERNS]
+        keep, worst = cut(traj, others)
         label = "x".join(map(str, shape))
         print(f"optax.adafactor-{name}-matrix_fixed-{label} keeps {keep} of {len(traj)}, sensitivity {worst:.1e}")
         if keep < 10:

@@ -17,6 +17,7 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
+from recording import PATTERNS, cut, grads_perturbed, update_perturbed  # noqa: E402
 
 HERE = os.path.dirname(__file__)
 SHARED = json.load(open(os.path.join(HERE, "..", "tests", "recorded", "optax_contrib_muon.json")))
@@ -28,10 +29,6 @@ VARIANTS = {
 }
 
 
-def perturb(v, k, alternate):
-    flat = np.asarray(v).reshape(-1)
-    s = np.array([(-1.0) ** (i + k) if alternate else 1.0 for i in range(flat.size)])
-    return jnp.array((flat * (1.0 + s * 2.0**-52)).reshape(np.shape(v)))
 
 
 def run(hyper, base, pattern=None):
@@ -43,36 +40,22 @@ def run(hyper, base, pattern=None):
     with jax.disable_jit():
         for k, g in enumerate(base["grads"]):
             g = jnp.array(g).reshape(shape)
-            if pattern in ("grad_alt", "grad_pos"):
-                g = perturb(g, k, pattern == "grad_alt")
+            g = grads_perturbed(g, k, pattern)
             upd, state = opt.update(g, state, x)
-            if pattern in ("update_alt", "update_pos"):
-                upd = perturb(upd, k, pattern == "update_alt")
+            upd = update_perturbed(upd, k, pattern)
             x = optax.apply_updates(x, upd)
             traj.append([float(v) for v in np.asarray(x).reshape(-1)])
     return traj
 
 
-def rel(a, b):
-    """The README's metric; infinite where a row is not finite (the case is cut there)."""
-    a, b = np.array(a), np.array(b)
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        return float("inf")
-    return float(np.max(np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-3)))
 
 
 cases = []
 for name, hyper in VARIANTS.items():
     for base in [c for c in SHARED if c["id"].startswith("optax.contrib.muon-defaults_lr-")]:
         traj = run(hyper, base)
-        others = [run(hyper, base, p) for p in ["grad_alt", "grad_pos", "update_alt", "update_pos"]]
-        keep, worst = len(traj), 0.0
-        for j, row in enumerate(traj):
-            s = max(rel(row, o[j]) for o in others)
-            if s > 1e-12:
-                keep = j
-                break
-            worst = max(worst, s)
+        others = [run(hyper, base, p) for p in PATTERNS]
+        keep, worst = cut(traj, others)
         cid = base["id"].replace("defaults_lr", name)
         print(cid, "keeps", keep, "of", len(traj), f"sensitivity {worst:.1e}")
         if keep < 10:

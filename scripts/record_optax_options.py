@@ -18,6 +18,7 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
+from recording import PATTERNS, cut, grads_perturbed, update_perturbed  # noqa: E402
 
 QUAD_A = np.array([1.0, 10.0, 100.0, 0.5, 3.0])
 HERE = os.path.dirname(__file__)
@@ -42,9 +43,6 @@ def resolved(fn, hyper):
     return out
 
 
-def perturb(v, k, alternate):
-    s = np.array([(-1.0) ** (i + k) if alternate else 1.0 for i in range(v.shape[0])])
-    return v * (1.0 + s * 2.0**-52)
 
 
 def run(fn, hyper, problem, pattern=None):
@@ -60,22 +58,14 @@ def run(fn, hyper, problem, pattern=None):
     with jax.disable_jit():
         for k in range(steps):
             g = jnp.array(QUAD_A) * x if grads is None else jnp.array(grads[k], dtype=jnp.float64)
-            if pattern in ("grad_alt", "grad_pos"):
-                g = perturb(g, k, pattern == "grad_alt")
+            g = grads_perturbed(g, k, pattern)
             upd, state = opt.update(g, state, x)
-            if pattern in ("update_alt", "update_pos"):
-                upd = perturb(upd, k, pattern == "update_alt")
+            upd = update_perturbed(upd, k, pattern)
             x = optax.apply_updates(x, upd)
             traj.append([float(v) for v in np.asarray(x)])
     return init, grads, traj
 
 
-def rel(a, b):
-    """The README's metric; infinite where a row is not finite (the case is cut there)."""
-    a, b = np.array(a), np.array(b)
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        return float("inf")
-    return float(np.max(np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-3)))
 
 
 for fn, (file, variants) in RULES.items():
@@ -83,14 +73,8 @@ for fn, (file, variants) in RULES.items():
     for name, hyper in variants.items():
         for problem in ["quadratic", "fixed_grads"]:
             init, grads, traj = run(fn, hyper, problem)
-            others = [run(fn, hyper, problem, p)[2] for p in ["grad_alt", "grad_pos", "update_alt", "update_pos"]]
-            keep, worst = len(traj), 0.0
-            for j, row in enumerate(traj):
-                s = max(rel(row, o[j]) for o in others)
-                if s > 1e-12:
-                    keep = j
-                    break
-                worst = max(worst, s)
+            others = [run(fn, hyper, problem, p)[2] for p in PATTERNS]
+            keep, worst = cut(traj, others)
             cid = f"optax.{fn}-{name}-{problem}"
             print(cid, "keeps", keep, "of", len(traj), f"sensitivity {worst:.1e}")
             if keep < 10:

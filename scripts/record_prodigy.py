@@ -16,6 +16,7 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
+from recording import PATTERNS, cut, grads_perturbed, update_perturbed  # noqa: E402
 
 QUAD_A = np.array([1.0, 10.0, 100.0, 0.5, 3.0])
 NOTEBOOK = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "notebook.json")
@@ -70,11 +71,9 @@ def run(hyper, problem, pattern=None):
                 g = jnp.array(QUAD_A) * x
             else:
                 g = jnp.array(grads_given[k], dtype=jnp.float64)
-            if pattern in ("grad_alt", "grad_pos"):
-                g = perturb(g, k, pattern == "grad_alt")
+            g = grads_perturbed(g, k, pattern)
             upd, state = opt.update(g, state, x)
-            if pattern in ("update_alt", "update_pos"):
-                upd = perturb(upd, k, pattern == "update_alt")
+            upd = update_perturbed(upd, k, pattern)
             x = optax.apply_updates(x, upd)
             if (k + 1) % every == 0:
                 traj.append([float(v) for v in np.asarray(x)])
@@ -96,34 +95,16 @@ def run(hyper, problem, pattern=None):
     return case
 
 
-def perturb(v, k, alternate):
-    """Every element times (1 +- 2^-52), the sign alternating over (element + step) if asked."""
-    e = 2.0**-52
-    s = np.array([(-1.0) ** (i + k) if alternate else 1.0 for i in range(v.shape[0])])
-    return v * (1.0 + s * e)
 
 
-def rel(a, b):
-    """The README's metric; infinite where a row is not finite (the case is cut there)."""
-    a, b = np.array(a), np.array(b)
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        return float("inf")
-    return float(np.max(np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), 1e-3)))
 
 
 cases = []
 for name, hyper in VARIANTS.items():
     for problem in ["quadratic", "fixed_grads"]:
         case = run(hyper, problem)
-        others = [run(hyper, problem, p)["trajectory"] for p in ["grad_alt", "grad_pos", "update_alt", "update_pos"]]
-        keep = len(case["trajectory"])
-        worst = 0.0
-        for j, row in enumerate(case["trajectory"]):
-            s = max(rel(row, o[j]) for o in others)
-            if s > 1e-12:
-                keep = j
-                break
-            worst = max(worst, s)
+        others = [run(hyper, problem, p)["trajectory"] for p in PATTERNS]
+        keep, worst = cut(case["trajectory"], others)
         print(case["id"], "keeps", keep, "of", len(case["trajectory"]), f"sensitivity {worst:.1e}")
         case["trajectory"] = case["trajectory"][:keep]
         case["steps"] = keep * case["record_every"]
