@@ -3,12 +3,12 @@
 //!
 //! `c = alpha * a @ b + beta * c`: `b`'s columns are packed into panels `NR` wide (each read in
 //! order, from L1/L2, against every block of `MR` rows of `a`), and an `MR x NR` register tile
-//! accumulates a block against a panel over the whole depth `k`; the columns and rows past the
-//! last whole panel and block take a plain loop with the same sums. The loops run through the
+//! accumulates a block against a panel over the whole depth `k`. The last panel and the last
+//! block are padded with zeros, so every element takes that one path. The loops run through the
 //! SIMD dispatch of [`crate::simd`], so the tile's multiply-adds are vector FMAs on the AVX2 and
 //! AVX-512 paths. No crate we found takes a caller's workspace (`matrixmultiply`, `gemm` and
 //! `faer` allocate their packing buffers in every call), hence this module. A Muon step on
-//! GPT-2 tiny's shapes takes 1.07-1.14x its time with `matrixmultiply` (`docs/benchmarks.md`).
+//! GPT-2 tiny's shapes takes 0.94x its time with `matrixmultiply` (`docs/benchmarks.md`).
 //!
 //! Every element is `alpha * (sum over l = 0..k, in order, of a[i][l] * b[l][j]) + beta * c`,
 //! whatever the blocking, the panel width or the instruction set; the paths differ only where
@@ -48,9 +48,6 @@ impl<'a, T> Mat<'a, T> {
 
 /// Rows of `c` computed together: each element of `b` read is used for four rows of `c`.
 const MR: usize = 4;
-/// Columns of `c` the edge path computes together (the columns past the last whole panel, and
-/// the rows past the last whole block of `MR`).
-const JT: usize = 256;
 
 /// `c = alpha * a @ b + beta * c` with `a` `m x k`, `b` `k x n` and `c` row-major `m x n`
 /// (BLAS `gemm`; with `beta == 0` the old `c` is not read). `work` is grown to what the product
@@ -105,32 +102,41 @@ fn product<T: Float + Send + Sync, const NR: usize>(
     c: &mut [T],
     work: &mut Vec<T>,
 ) {
-    // the workspace: `a` row-major (when it is not), `b`'s whole panels, then the edge tile
+    // the workspace: `a` row-major (when it is not), `b` in panels, `a`'s last rows padded to a
+    // whole block, and the tile the sums leave the registers through
     let a_len = if a.cs == 1 && a.rs == k { 0 } else { m * k };
-    let panels = n / NR;
-    let need = a_len + panels * NR * k + MR * JT;
+    let (panels, whole) = (n.div_ceil(NR), m / MR * MR);
+    let need = a_len + panels * NR * k + MR * k + MR * NR;
     if work.len() < need {
         work.resize(need, T::zero());
     }
     let (a_buf, rest) = work.split_at_mut(a_len);
-    let (packed, tile) = rest.split_at_mut(panels * NR * k);
-    if a_len > 0 {
-        for (i, row) in a_buf.chunks_exact_mut(k).enumerate() {
-            for (l, v) in row.iter_mut().enumerate() {
-                *v = a.data[i * a.rs + l * a.cs];
-            }
+    let (packed, rest) = rest.split_at_mut(panels * NR * k);
+    let (a_last, tile) = rest.split_at_mut(MR * k);
+    for (i, row) in a_buf.chunks_exact_mut(k).enumerate() {
+        for (l, v) in row.iter_mut().enumerate() {
+            *v = a.data[i * a.rs + l * a.cs];
         }
     }
     let a_rows: &[T] = if a_len > 0 { a_buf } else { &a.data[..m * k] };
-    // panel p holds, for l in 0..k, b[l][p*NR .. p*NR + NR]: the register tile reads it in order
-    // (reading along `b`'s rows, or along its columns when it is a transpose)
+    // rows past the last whole block, then zeros: the tile computes them like the others
+    a_last.fill(T::zero());
+    a_last[..(m - whole) * k].copy_from_slice(&a_rows[whole * k..]);
+    // panel p holds, for l in 0..k, b[l][p*NR .. p*NR + NR], zeros past column n: the tile reads
+    // it in order (filled along `b`'s rows, or along its columns when it is a transpose)
     for (p, panel) in packed.chunks_exact_mut(NR * k).enumerate() {
+        let cols = NR.min(n - p * NR);
         if b.cs == 1 {
             for (l, row) in panel.chunks_exact_mut(NR).enumerate() {
-                row.copy_from_slice(&b.data[l * b.rs + p * NR..l * b.rs + p * NR + NR]);
+                let from = l * b.rs + p * NR;
+                row[..cols].copy_from_slice(&b.data[from..from + cols]);
+                row[cols..].fill(T::zero());
             }
         } else {
-            for j in 0..NR {
+            for row in panel.chunks_exact_mut(NR) {
+                row[cols..].fill(T::zero());
+            }
+            for j in 0..cols {
                 let col = (p * NR + j) * b.cs;
                 for (l, row) in panel.chunks_exact_mut(NR).enumerate() {
                     row[j] = b.data[col + l * b.rs];
@@ -138,11 +144,11 @@ fn product<T: Float + Send + Sync, const NR: usize>(
             }
         }
     }
-    let job = Product::<T, NR> { m, k, n, alpha, beta, a: a_rows, b, packed };
-    simd::dispatch(&job, (&mut c[..m * n], &mut tile[..MR * JT]));
+    let job = Product::<T, NR> { m, k, n, alpha, beta, a: a_rows, a_last, packed };
+    simd::dispatch(&job, (&mut c[..m * n], &mut tile[..MR * NR]));
 }
 
-/// The product, over `a` row-major and `b`'s whole panels packed.
+/// The product, over `a` row-major (its last rows padded in `a_last`) and `b` packed.
 struct Product<'a, T, const NR: usize> {
     m: usize,
     k: usize,
@@ -150,41 +156,8 @@ struct Product<'a, T, const NR: usize> {
     alpha: T,
     beta: T,
     a: &'a [T],
-    b: Mat<'a, T>,
+    a_last: &'a [T],
     packed: &'a [T],
-}
-
-impl<'a, T: Float + Send + Sync, const NR: usize> Product<'a, T, NR> {
-    /// `c = alpha * s + beta * c` for one computed sum.
-    #[inline(always)]
-    fn finish(&self, c: &mut T, s: T) {
-        *c = if self.beta == T::zero() { self.alpha * s } else { self.alpha * s + self.beta * *c };
-    }
-
-    /// Rows `i0..i0 + h` (`h <= MR`) and columns `j_from..n` of `c`, `JT` columns at a time,
-    /// one row at a time: sums over `l` in order, as the register tile's.
-    #[inline(always)]
-    fn edge<const FMA: bool>(&self, c: &mut [T], tile: &mut [T], i0: usize, h: usize, j_from: usize) {
-        let (k, n) = (self.k, self.n);
-        let mut j0 = j_from;
-        while j0 < n {
-            let w = JT.min(n - j0);
-            for i in i0..i0 + h {
-                let sums = &mut tile[..w];
-                sums.iter_mut().for_each(|s| *s = T::zero());
-                for (l, &x) in self.a[i * k..(i + 1) * k].iter().enumerate() {
-                    for (jj, s) in sums.iter_mut().enumerate() {
-                        let y = self.b.data[l * self.b.rs + (j0 + jj) * self.b.cs];
-                        *s = mul_add::<T, FMA>(x, y, *s);
-                    }
-                }
-                for (v, &s) in c[i * n + j0..i * n + j0 + w].iter_mut().zip(sums.iter()) {
-                    self.finish(v, s);
-                }
-            }
-            j0 += w;
-        }
-    }
 }
 
 impl<'a, 'c, T: Float + Send + Sync, const NR: usize> Kernel<(&'c mut [T], &'c mut [T])> for Product<'a, T, NR> {
@@ -193,15 +166,18 @@ impl<'a, 'c, T: Float + Send + Sync, const NR: usize> Kernel<(&'c mut [T], &'c m
     #[inline(always)]
     fn run<const FMA: bool>(&self, (c, tile): (&'c mut [T], &'c mut [T])) {
         let (m, k, n) = (self.m, self.k, self.n);
-        let whole = m / MR * MR;
         // each panel (in L1/L2) against every block of MR rows: MR x NR sums in registers over l
         for (p, panel) in self.packed.chunks_exact(NR * k).enumerate() {
-            for i0 in (0..whole).step_by(MR) {
-                let a = &self.a[i0 * k..(i0 + MR) * k];
+            let (j0, cols) = (p * NR, NR.min(n - p * NR));
+            for i0 in (0..m).step_by(MR) {
+                let a = if i0 + MR <= m { &self.a[i0 * k..(i0 + MR) * k] } else { self.a_last };
+                let (a01, a23) = a.split_at(2 * k);
+                let ((a0, a1), (a2, a3)) = (a01.split_at(k), a23.split_at(k));
                 let mut acc = [[T::zero(); NR]; MR];
-                for (l, y) in panel.chunks_exact(NR).enumerate() {
+                // (zipped: no bounds check in the loop over l)
+                for ((((y, &x0), &x1), &x2), &x3) in panel.chunks_exact(NR).zip(a0).zip(a1).zip(a2).zip(a3) {
                     let Ok(y) = <&[T; NR]>::try_from(y) else { continue };
-                    let x = [a[l], a[k + l], a[2 * k + l], a[3 * k + l]];
+                    let x = [x0, x1, x2, x3];
                     for r in 0..MR {
                         for j in 0..NR {
                             acc[r][j] = mul_add::<T, FMA>(x[r], y[j], acc[r][j]);
@@ -214,23 +190,16 @@ impl<'a, 'c, T: Float + Send + Sync, const NR: usize> Kernel<(&'c mut [T], &'c m
                     let Ok(dst) = <&mut [T; NR]>::try_from(&mut tile[r * NR..(r + 1) * NR]) else { continue };
                     *dst = acc[r];
                 }
-                for (r, sums) in tile[..MR * NR].chunks_exact(NR).enumerate() {
-                    let start = (i0 + r) * n + p * NR;
-                    for (v, &s) in c[start..start + NR].iter_mut().zip(sums) {
-                        self.finish(v, s);
+                // `c = alpha * sum + beta * c` for the block's rows and the panel's columns
+                for (r, sums) in tile.chunks_exact(NR).take(m - i0).enumerate() {
+                    let row = &mut c[(i0 + r) * n + j0..(i0 + r) * n + j0 + cols];
+                    if self.beta == T::zero() {
+                        row.iter_mut().zip(sums).for_each(|(v, &s)| *v = self.alpha * s);
+                    } else {
+                        row.iter_mut().zip(sums).for_each(|(v, &s)| *v = self.alpha * s + self.beta * *v);
                     }
                 }
             }
-        }
-        // the columns past the last whole panel, and the rows past the last whole block
-        let panels = self.packed.len() / (NR * k);
-        if panels * NR < n {
-            for i0 in (0..whole).step_by(MR) {
-                self.edge::<FMA>(c, tile, i0, MR, panels * NR);
-            }
-        }
-        if whole < m {
-            self.edge::<FMA>(c, tile, whole, m - whole, 0);
         }
     }
 }
@@ -304,11 +273,10 @@ mod tests {
         assert_eq!(work.capacity(), cap);
     }
 
-    /// The register tile and the edge loop compute every element alike (a sum over `l` in
-    /// order): a row computed alone (the edge loop only) has the bits of the same row computed
-    /// in a tile, on every path, for values whose sums round.
+    /// A row in a block of four and the same row alone (a block padded with zeros) get the same
+    /// bits, on every path, for values whose sums round: padding changes nothing.
     #[test]
-    fn tiles_and_edges_give_the_same_bits() {
+    fn padded_blocks_give_the_same_bits() {
         let detected = simd::level();
         for level in [Level::Scalar, Level::Avx2, Level::Avx512] {
             simd::force(level);
