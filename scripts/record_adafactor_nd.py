@@ -7,16 +7,10 @@ Usage (optax 0.2.8, jax 0.10.2, as the shared recordings):
     venv/bin/python scripts/record_adafactor_nd.py
 """
 import inspect
-import json
-import os
-
-import jax
-
-jax.config.update("jax_enable_x64", True)
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
-from recording import PATTERNS, cut, grads_perturbed, update_perturbed  # noqa: E402
+import jax.numpy as jnp
+import numpy as np
+import optax
+from recording import PATTERNS, cut, save, trajectory
 
 STEPS = 30
 SHAPES = [[2, 3, 4], [3, 4, 2], [2, 2, 3, 5]]
@@ -34,26 +28,6 @@ def resolved(hyper):
     return out
 
 
-
-
-def run(hyper, init, grads, pattern=None):
-    opt = optax.adafactor(**hyper)
-    x = jnp.array(init)
-    state = opt.init(x)
-    traj = []
-    with jax.disable_jit():
-        for k in range(len(grads)):
-            g = jnp.array(grads[k])
-            g = grads_perturbed(g, k, pattern)
-            upd, state = opt.update(g, state, x)
-            upd = update_perturbed(upd, k, pattern)
-            x = optax.apply_updates(x, upd)
-            traj.append([float(v) for v in np.asarray(x).reshape(-1)])
-    return traj
-
-
-
-
 cases = []
 for name, hyper in VARIANTS.items():
     for shape in SHAPES:
@@ -61,9 +35,11 @@ for name, hyper in VARIANTS.items():
         init = rng.standard_normal(shape)
         scale = np.array([10.0 ** ((i % 3) - 1) for i in range(int(np.prod(shape)))]).reshape(shape)
         grads = rng.standard_normal((STEPS,) + tuple(shape)) * scale
-        traj = run(hyper, init, grads)
-        others = [run(hyper, init, grads, p) for p in PATTERNS]
-        keep, worst = cut(traj, others)
+        def grad(k, x):
+            return jnp.array(grads[k])
+
+        traj = trajectory(optax.adafactor(**hyper), jnp.array(init), grad, STEPS)
+        keep, worst = cut(traj, [trajectory(optax.adafactor(**hyper), jnp.array(init), grad, STEPS, p) for p in PATTERNS])
         label = "x".join(map(str, shape))
         print(f"optax.adafactor-{name}-matrix_fixed-{label} keeps {keep} of {len(traj)}, sensitivity {worst:.1e}")
         if keep < 10:
@@ -84,7 +60,4 @@ for name, hyper in VARIANTS.items():
             ulp_sensitivity=worst,
             jax_mode="disable_jit",
         ))
-out = os.path.join(os.path.dirname(__file__), "..", "tests", "recorded", "optax_adafactor_nd.json")
-with open(out, "w") as f:
-    json.dump(cases, f)
-print(f"{len(cases)} cases -> {out}")
+save(cases, "optax_adafactor_nd.json")

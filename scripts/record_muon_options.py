@@ -11,16 +11,11 @@ import copy
 import json
 import os
 
-import jax
+import jax.numpy as jnp
+import optax
+from recording import PATTERNS, RECORDED, cut, save, trajectory
 
-jax.config.update("jax_enable_x64", True)
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
-from recording import PATTERNS, cut, grads_perturbed, update_perturbed  # noqa: E402
-
-HERE = os.path.dirname(__file__)
-SHARED = json.load(open(os.path.join(HERE, "..", "tests", "recorded", "optax_contrib_muon.json")))
+SHARED = json.load(open(os.path.join(RECORDED, "optax_contrib_muon.json")))
 VARIANTS = {
     "consistent_rms": dict(learning_rate=0.02, consistent_rms=0.2),
     "decay_no_nesterov": dict(learning_rate=0.02, weight_decay=0.01, nesterov=False, beta=0.9),
@@ -29,33 +24,18 @@ VARIANTS = {
 }
 
 
-
-
-def run(hyper, base, pattern=None):
-    opt = optax.contrib.muon(**hyper)
-    shape = tuple(base["shape"])
-    x = jnp.array(base["init"]).reshape(shape)
-    state = opt.init(x)
-    traj = []
-    with jax.disable_jit():
-        for k, g in enumerate(base["grads"]):
-            g = jnp.array(g).reshape(shape)
-            g = grads_perturbed(g, k, pattern)
-            upd, state = opt.update(g, state, x)
-            upd = update_perturbed(upd, k, pattern)
-            x = optax.apply_updates(x, upd)
-            traj.append([float(v) for v in np.asarray(x).reshape(-1)])
-    return traj
-
-
-
-
 cases = []
 for name, hyper in VARIANTS.items():
     for base in [c for c in SHARED if c["id"].startswith("optax.contrib.muon-defaults_lr-")]:
-        traj = run(hyper, base)
-        others = [run(hyper, base, p) for p in PATTERNS]
-        keep, worst = cut(traj, others)
+        shape = tuple(base["shape"])
+        x = jnp.array(base["init"]).reshape(shape)
+
+        def grad(k, x, base=base, shape=shape):
+            return jnp.array(base["grads"][k]).reshape(shape)
+
+        steps = len(base["grads"])
+        traj = trajectory(optax.contrib.muon(**hyper), x, grad, steps)
+        keep, worst = cut(traj, [trajectory(optax.contrib.muon(**hyper), x, grad, steps, p) for p in PATTERNS])
         cid = base["id"].replace("defaults_lr", name)
         print(cid, "keeps", keep, "of", len(traj), f"sensitivity {worst:.1e}")
         if keep < 10:
@@ -66,7 +46,4 @@ for name, hyper in VARIANTS.items():
         case.update(id=cid, hyper=hyper, hyper_resolved=resolved, steps=keep, grads=base["grads"][:keep],
                     trajectory=traj[:keep], ulp_sensitivity=worst, jax_mode="disable_jit")
         cases.append(case)
-out = os.path.join(HERE, "..", "tests", "recorded", "optax_contrib_muon_options.json")
-with open(out, "w") as f:
-    json.dump(cases, f)
-print(f"{len(cases)} cases -> {out}")
+save(cases, "optax_contrib_muon_options.json")

@@ -1,8 +1,20 @@
-"""What the recorders in this directory share: the one-ulp perturbations and the cut of a case at
-its first row that moves by more than 1e-12 under them, as `../shared/recorded/README.md`
-("Sensitivity truncation") describes for the shared recordings."""
-import jax.numpy as jnp
-import numpy as np
+"""What the recorders in this directory share: float64 jax, the `quadratic` and `fixed_grads`
+problems, an optax trajectory, the one-ulp perturbations and the cut of a case at its first row
+that moves by more than 1e-12 under them (as `../shared/recorded/README.md`, "Sensitivity
+truncation", describes for the shared recordings), and where the cases are written."""
+import json
+import os
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+RECORDED = os.path.join(os.path.dirname(__file__), "..", "tests", "recorded")
+# the `quadratic` problem of ../shared/golden/README.md: g = a * x
+QUAD_A = np.array([1.0, 10.0, 100.0, 0.5, 3.0])
 
 # gradients or updates times (1 +- 2^-52): alternating in sign over (element + step), or all up
 PATTERNS = ["grad_alt", "grad_pos", "update_alt", "update_pos"]
@@ -41,3 +53,35 @@ def cut(traj, perturbed):
             return j, worst
         worst = max(worst, s)
     return len(traj), worst
+
+
+def vector_problem(problem):
+    """(init, the recorded gradients or None, grad(k, x), steps) of `quadratic` or `fixed_grads`
+    (whose gradients come from the shared Prodigy recording)."""
+    if problem == "quadratic":
+        return [1.0, -2.0, 3.0, -4.0, 5.0], None, lambda k, x: jnp.array(QUAD_A) * x, 50
+    c = next(c for c in json.load(open(os.path.join(RECORDED, "optax_contrib_prodigy.json")))
+             if c["problem"] == "fixed_grads")
+    grads = c["grads"]
+    return c["init"], grads, lambda k, x: jnp.array(grads[k], dtype=jnp.float64), len(grads)
+
+
+def trajectory(opt, x, grad, steps, pattern=None):
+    """The parameters (flattened) after each of `steps` steps of the optax transformation `opt`
+    from `x`, step `k` given `grad(k, x)`; `pattern` perturbs the gradients or the updates."""
+    state = opt.init(x)
+    traj = []
+    with jax.disable_jit():
+        for k in range(steps):
+            g = grads_perturbed(grad(k, x), k, pattern)
+            upd, state = opt.update(g, state, x)
+            x = optax.apply_updates(x, update_perturbed(upd, k, pattern))
+            traj.append([float(v) for v in np.asarray(x).reshape(-1)])
+    return traj
+
+
+def save(cases, name):
+    out = os.path.join(RECORDED, name)
+    with open(out, "w") as f:
+        json.dump(cases, f)
+    print(f"{len(cases)} cases -> {out}")

@@ -438,7 +438,7 @@ fn prodigy_estimates_the_recorded_step_size() {
 
 /// The options the shared recordings leave at their defaults (a learning rate other than 1, weight
 /// decay, `safeguard_warmup`, `beta3`, everything at once), recorded from optax 0.2.8 by
-/// `scripts/record_prodigy.py` with the same problems and ulp-sensitivity cut.
+/// `scripts/record_optax_options.py` with the same problems and ulp-sensitivity cut.
 #[test]
 fn prodigy_matches_optax_with_every_option() {
     let path =
