@@ -1,0 +1,57 @@
+"""Records the points torch's L-BFGS with `line_search_fn="strong_wolfe"` evaluates on 1-D
+problems whose line search takes branches no recorded trajectory takes. Prints the arrays that
+`tests/torch_more.rs::strong_wolfe_trial_points_match_torch` holds, after checking that each
+point moves by less than 1e-12 relative when every evaluation's loss and gradient are changed
+by 1e-15 relative (alternating in sign): a point that a rounding moves is no reference.
+
+    python scripts/record_strong_wolfe.py   # torch 2.15.0, float64
+"""
+import torch
+
+torch.set_default_dtype(torch.float64)
+
+PROBLEMS = {
+    # -x + 1.5x^2 - x^3 + 0.02x^4 from 0: at t = 1 the cubic through (0, 1) has no real
+    # minimizer, so t = (min_step + max_step) / 2 = 5.505; then the 1% lower bound
+    # t + 0.01 (t - t_prev) holds t. max_eval 5 stops it there: the next trial comes from a
+    # cubic through two points 4.5e-6 apart, which a change of the loss in its last bit moves.
+    "quartic": (lambda x: -x + 1.5 * x**2 - x**3 + 0.02 * x**4, 0.0, 5),
+    # x - 0.1x^3 + 0.5 sin(2x) from 1: the zoom moves to max(bracket) - eps once.
+    "sine": (lambda x: x - 0.1 * x**3 + 0.5 * torch.sin(2 * x), 1.0, 100),
+    # x + 2x^2 - 0.1x^3 + sin(5x) from 0.5: the zoom moves to min(bracket) + eps twice.
+    "sine5": (lambda x: x + 2 * x**2 - 0.1 * x**3 + torch.sin(5 * x), 0.5, 100),
+}
+
+
+def trial_points(f, x0, max_eval, change=0.0, max_iter=3):
+    x = torch.tensor([x0], requires_grad=True)
+    opt = torch.optim.LBFGS([x], lr=1, max_iter=max_iter, max_eval=max_eval, line_search_fn="strong_wolfe")
+    seen = []
+
+    def closure():
+        opt.zero_grad()
+        seen.append(x.item())
+        loss = f(x).sum()
+        loss.backward()
+        c = change if len(seen) % 2 else -change
+        x.grad.mul_(1 + c)
+        return loss * (1 + c)
+
+    opt.step(closure)
+    return seen
+
+
+def rel(a, b):
+    return abs(a - b) / max(abs(a), abs(b), 1e-3)
+
+
+if __name__ == "__main__":
+    print("torch", torch.__version__)
+    for name, (f, x0, max_eval) in PROBLEMS.items():
+        points = trial_points(f, x0, max_eval)
+        for change in (1e-15, -1e-15):
+            moved = trial_points(f, x0, max_eval, change)
+            assert len(moved) == len(points), (name, change, moved)
+            worst = max(rel(a, b) for a, b in zip(points, moved))
+            assert worst < 1e-12, (name, change, worst)
+        print(name, "[" + ", ".join(repr(v) for v in points) + "]")
