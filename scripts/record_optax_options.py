@@ -6,7 +6,9 @@
   and `beta3`: `tests/recorded/optax_contrib_prodigy_options.json`;
 - `optax.lars` with `nesterov=True`: `tests/recorded/optax_lars_nesterov.json`;
 - `optax.rmsprop` with `eps_in_sqrt=False` (and `bias_correction`, `nesterov`):
-  `tests/recorded/optax_rmsprop_options.json`.
+  `tests/recorded/optax_rmsprop_options.json`;
+- `optax.adabelief` with `eps_root` large enough to matter and `nesterov=True`:
+  `tests/recorded/optax_adabelief_options.json`.
 
 Usage (optax 0.2.8, jax 0.10.2, as the shared recordings):
     python3 -m venv venv && venv/bin/pip install optax==0.2.8 jax==0.10.2 jaxlib==0.10.2
@@ -34,6 +36,11 @@ RULES = {
         "eps_outside": dict(learning_rate=0.01, eps_in_sqrt=False, eps=1e-3),
         "eps_outside_centered_bias": dict(learning_rate=0.01, eps_in_sqrt=False, centered=True, bias_correction=True),
         "eps_outside_nesterov": dict(learning_rate=0.001, eps_in_sqrt=False, momentum=0.9, nesterov=True),
+    }),
+    "adabelief": ("optax_adabelief_options.json", {
+        "eps_root": dict(learning_rate=0.05, eps_root=1e-3),
+        "nesterov": dict(learning_rate=0.05, nesterov=True),
+        "all": dict(learning_rate=0.02, b1=0.8, b2=0.99, eps=1e-8, eps_root=1e-4, nesterov=True),
     }),
 }
 

@@ -102,6 +102,7 @@ fn build(case: &Value) -> Box<dyn Optimizer<f64>> {
             &["learning_rate", "b1", "b2", "eps", "eps_root", "mu_dtype", "weight_decay", "mask", "nesterov"]
         }
         "optax.radam" => &["learning_rate", "b1", "b2", "eps", "eps_root", "threshold", "nesterov"],
+        "optax.adabelief" => &["learning_rate", "b1", "b2", "eps", "eps_root", "nesterov"],
         "optax.contrib.muon" => &[
             "learning_rate",
             "ns_coeffs",
@@ -278,6 +279,13 @@ fn build(case: &Value) -> Box<dyn Optimizer<f64>> {
                 .threshold(num("threshold"))
                 .nesterov(flag("nesterov")),
         ),
+        "optax.adabelief" => Box::new(
+            AdaBelief::new(lr())
+                .betas(num("b1"), num("b2"))
+                .eps(num("eps"))
+                .eps_root(num("eps_root"))
+                .nesterov(flag("nesterov")),
+        ),
         "optax.contrib.muon" => Box::new(optax_muon(case)),
         "optax.adafactor" => Box::new(optax_adafactor(case)),
         _ => unreachable!(),
@@ -397,6 +405,8 @@ fn optax_rules_match_their_recordings() {
         "optax_contrib_muon_options.json",
         // ours (scripts/record_optax_options.py): eps outside the square root
         "optax_rmsprop_options.json",
+        // ours (scripts/record_optax_options.py): eps_root that matters, nesterov
+        "optax_adabelief_options.json",
     ];
     let mut results = Vec::new();
     for file in files {
@@ -410,7 +420,7 @@ fn optax_rules_match_their_recordings() {
     }
     let bad: Vec<_> = results.iter().filter(|(_, e)| e.is_nan() || *e > TOL).collect();
     assert!(bad.is_empty(), "{} of {} fail: {bad:?}", bad.len(), results.len());
-    assert!(results.len() >= 86);
+    assert!(results.len() >= 92);
 }
 
 #[test]
