@@ -21,6 +21,9 @@ fn every_recorded_case_matches() {
         }
     }
     eprintln!("replayed {} cases: {per_rule:?}", cases.len());
+    // the vendored shared recordings (125 cases) and every option of each torch rule
+    // (tests/data/torch_options.json, 68)
+    assert!(cases.len() >= 193, "{} cases: a vendored file is missing", cases.len());
     assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
     // every rule of the crate is covered by recorded data
     for rule in [

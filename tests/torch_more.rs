@@ -181,8 +181,10 @@ fn adafactor(case: &Value) -> Adafactor<f64> {
 
 #[test]
 fn adafactor_matches_torch() {
-    let cases = recorded("torch_Adafactor.json");
-    assert!(cases.len() >= 12);
+    // the shared recording, and ours with beta2_decay, eps, d and maximize
+    // (scripts/record_torch_options.py)
+    let cases = [recorded("torch_Adafactor.json"), recorded("torch_Adafactor_options.json")].concat();
+    assert!(cases.len() >= 28);
     let results = cases.iter().map(|case| (case["id"].to_string(), replay(case, &mut adafactor(case)))).collect();
     assert_all_pass(results, TOL);
 }
@@ -346,8 +348,10 @@ fn muon(case: &Value) -> Muon<f64> {
 
 #[test]
 fn muon_matches_torch_float64_iteration() {
-    let cases = recorded("torch_Muon.json");
-    assert!(cases.len() >= 15);
+    // the shared recording, and ours with weight_decay, ns_steps, ns_coefficients and eps
+    // (scripts/record_torch_options.py)
+    let cases = [recorded("torch_Muon.json"), recorded("torch_Muon_options.json")].concat();
+    assert!(cases.len() >= 21);
     let results = cases.iter().map(|case| (case["id"].to_string(), replay(case, &mut muon(case)))).collect();
     assert_all_pass(results, TOL);
 }
