@@ -229,6 +229,10 @@ fn every_invalid_hyperparameter_is_named() {
         ("eps", 0.0, Box::new(SparseAdam::new(0.1).eps(0.0))),
         ("beta3", 1.0, Box::new(Prodigy::new(1.0).beta3(1.0))),
         ("estim_lr0", 0.0, Box::new(Prodigy::new(1.0).estim_lr0(0.0))),
+        // torch.optim.Adafactor requires d >= 1; optax's clipping_threshold only > 0
+        ("d", 0.5, Box::new(Adafactor::new(0.1).d(0.5))),
+        ("d", 0.0, Box::new(Adafactor::new(0.1).form(Form::Optax).d(0.0))),
+        ("beta2_decay", 0.5, Box::new(Adafactor::new(0.1).beta2_decay(0.5))),
         ("momentum", 1.0, Box::new(Muon::new(0.1).momentum(1.0).shape(&[2, 2]))),
         ("ns_steps", 100.0, Box::new(Muon::new(0.1).ns_steps(100).shape(&[2, 2]))),
         ("beta1", 1.0, Box::new(ScheduleFreeAdamW::new(0.1).betas(1.0, 0.999))),

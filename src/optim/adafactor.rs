@@ -313,7 +313,8 @@ impl<T: Float> Adafactor<T> {
         (self.eps1.map(cast), cast(self.eps2))
     }
 
-    /// The clipping threshold of the update's RMS, `> 0` (default 1).
+    /// The clipping threshold of the update's RMS (default 1): at least 1 in torch's form, as
+    /// `torch.optim.Adafactor` requires, and `> 0` in optax's, where it is `clipping_threshold`.
     ///
     /// ```
     /// let opt = gradus::Adafactor::<f64>::new(1e-2).d(1.5);
@@ -480,6 +481,7 @@ impl<T: Float + Send + Sync> Rule<T> for Adafactor<T> {
                 kernel::non_negative("weight_decay_rate", w)?;
             }
         } else {
+            kernel::require(self.d >= 1.0, "d", self.d, "at least 1 (torch.optim.Adafactor's clipping threshold)")?;
             let expected = "its default: an optax.adafactor keyword, for form(Form::Optax) only";
             let d = OptaxAdafactor::default();
             kernel::require(
