@@ -1,5 +1,6 @@
 """Records `optax.adafactor` factored over tensors of more than two dimensions (the shared
-recordings have matrices only), in the format of `tests/recorded/*.json`, into
+recordings have matrices only), with weight decay and with momentum (kept in float64, the
+dtype gradus keeps it in), in the format of `tests/recorded/*.json`, into
 `tests/recorded/optax_adafactor_nd.json`.
 
 Usage (optax 0.2.8, jax 0.10.2, as the shared recordings):
@@ -17,14 +18,23 @@ SHAPES = [[2, 3, 4], [3, 4, 2], [2, 2, 3, 5]]
 VARIANTS = {
     "factored": dict(learning_rate=0.05, min_dim_size_to_factor=2),
     "decay": dict(learning_rate=0.05, min_dim_size_to_factor=2, weight_decay_rate=0.01, clipping_threshold=0.5),
+    "momentum": dict(learning_rate=0.05, min_dim_size_to_factor=2, momentum=0.9, dtype_momentum="float64"),
 }
+
+
+def adafactor(hyper):
+    """`optax.adafactor(**hyper)`, a `dtype_momentum` name made a jax dtype."""
+    kw = dict(hyper)
+    if "dtype_momentum" in kw:
+        kw["dtype_momentum"] = getattr(jnp, kw["dtype_momentum"])
+    return optax.adafactor(**kw)
 
 
 def resolved(hyper):
     sig = inspect.signature(optax.adafactor)
     out = {k: (None if v.default is inspect.Parameter.empty else v.default) for k, v in sig.parameters.items()}
-    out.update(hyper)
     out["dtype_momentum"] = "float32"
+    out.update(hyper)
     return out
 
 
@@ -38,8 +48,8 @@ for name, hyper in VARIANTS.items():
         def grad(k, x):
             return jnp.array(grads[k])
 
-        traj = trajectory(optax.adafactor(**hyper), jnp.array(init), grad, STEPS)
-        keep, worst = cut(traj, [trajectory(optax.adafactor(**hyper), jnp.array(init), grad, STEPS, p) for p in PATTERNS])
+        traj = trajectory(adafactor(hyper), jnp.array(init), grad, STEPS)
+        keep, worst = cut(traj, [trajectory(adafactor(hyper), jnp.array(init), grad, STEPS, p) for p in PATTERNS])
         label = "x".join(map(str, shape))
         print(f"optax.adafactor-{name}-matrix_fixed-{label} keeps {keep} of {len(traj)}, sensitivity {worst:.1e}")
         if keep < 10:
