@@ -8,7 +8,10 @@
 - `optax.rmsprop` with `eps_in_sqrt=False` (and `bias_correction`, `nesterov`):
   `tests/recorded/optax_rmsprop_options.json`;
 - `optax.adabelief` with `eps_root` large enough to matter and `nesterov=True`:
-  `tests/recorded/optax_adabelief_options.json`.
+  `tests/recorded/optax_adabelief_options.json`;
+- every other keyword of the vector rules (betas, `eps`, `eps_root`, `weight_decay`,
+  `nesterov`, SM3's and LARS's options, RMSprop's `decay`, `initial_scale` and
+  `bias_correction`, ...) set away from its default: `tests/recorded/optax_<rule>_options.json`.
 
 Usage (optax 0.2.8, jax 0.10.2, as the shared recordings):
     python3 -m venv venv && venv/bin/pip install optax==0.2.8 jax==0.10.2 jaxlib==0.10.2
@@ -42,13 +45,75 @@ RULES = {
         "nesterov": dict(learning_rate=0.05, nesterov=True),
         "all": dict(learning_rate=0.02, b1=0.8, b2=0.99, eps=1e-8, eps_root=1e-4, nesterov=True),
     }),
+    "adam": ("optax_adam_options.json", {
+        "betas_eps": dict(learning_rate=0.05, b1=0.8, b2=0.99, eps=1e-3),
+        "eps_root": dict(learning_rate=0.05, eps_root=1e-4),
+        "nesterov": dict(learning_rate=0.05, nesterov=True, eps_root=1e-6),
+    }),
+    "lion": ("optax_lion_options.json", {
+        "betas_decay": dict(learning_rate=0.01, b1=0.8, b2=0.95, weight_decay=0.05),
+        "no_decay": dict(learning_rate=0.01, weight_decay=0.0),
+    }),
+    "yogi": ("optax_yogi_options.json", {
+        "betas_eps": dict(learning_rate=0.05, b1=0.8, b2=0.99, eps=1e-2),
+    }),
+    "lamb": ("optax_lamb_options.json", {
+        "all": dict(learning_rate=0.05, b1=0.8, b2=0.99, eps=1e-4, eps_root=1e-5, weight_decay=0.05),
+    }),
+    "adan": ("optax_adan_options.json", {
+        "eps_decay": dict(learning_rate=0.05, eps=1e-3, eps_root=1e-4, weight_decay=0.05),
+    }),
+    "amsgrad": ("optax_amsgrad_options.json", {
+        "all": dict(learning_rate=0.05, b1=0.8, b2=0.99, eps=1e-3, eps_root=1e-4, bias_correction_mu=False),
+    }),
+    "adamaxw": ("optax_adamaxw_options.json", {
+        "betas_eps": dict(learning_rate=0.05, b1=0.8, b2=0.99, eps=1e-3, weight_decay=0.05),
+    }),
+    "adagrad": ("optax_adagrad_options.json", {
+        "eps": dict(learning_rate=0.1, eps=1e-2),
+    }),
+    "nadamw": ("optax_nadamw_options.json", {
+        "all": dict(learning_rate=0.05, b1=0.8, b2=0.99, eps=1e-3, eps_root=1e-4, weight_decay=0.05),
+    }),
+    "radam": ("optax_radam_options.json", {
+        "all": dict(learning_rate=0.05, b1=0.8, b2=0.99, eps=1e-3, eps_root=1e-4, nesterov=True),
+    }),
+    "novograd": ("optax_novograd_options.json", {
+        "all": dict(learning_rate=0.05, eps=1e-3, eps_root=1e-4, weight_decay=0.05),
+    }),
+    "fromage": ("optax_fromage_options.json", {
+        "min_norm": dict(learning_rate=0.05, min_norm=20.0),
+    }),
+    "sm3": ("optax_sm3_options.json", {
+        "momentum": dict(learning_rate=0.1, momentum=0.5),
+        "no_momentum": dict(learning_rate=0.1, momentum=0.0),
+    }),
+    "contrib.ademamix": ("optax_contrib_ademamix_options.json", {
+        "all": dict(learning_rate=0.05, b1=0.8, b2=0.99, eps=1e-3, eps_root=1e-4, weight_decay=0.05),
+    }),
+    "contrib.simplified_ademamix": ("optax_contrib_simplified_ademamix_options.json", {
+        "all": dict(learning_rate=0.05, alpha=2.0, eps=1e-3, eps_root=1e-4, weight_decay=0.05),
+    }),
+    "contrib.adopt": ("optax_contrib_adopt_options.json", {
+        "all": dict(learning_rate=0.05, b1=0.8, b2=0.99, eps=1e-3, nesterov=True),
+    }),
+    "lars": ("optax_lars_options.json", {
+        "eps": dict(learning_rate=0.05, eps=1e-3, weight_decay=0.01),
+    }),
+    "rmsprop_bias": ("optax_rmsprop_bias_options.json", {
+        "bias_correction": dict(learning_rate=0.01, bias_correction=True, decay=0.8, initial_scale=0.5),
+        "bias_correction_momentum": dict(learning_rate=0.01, bias_correction=True, momentum=0.9),
+    }),
 }
+
+# callables among the defaults, written as the shared recordings write them
+CALLABLES = {"contrib.adopt": {"clip_value_fn": "lambda x: x**0.25"}}
 
 
 def function(name):
-    """`optax.<name>`, e.g. `contrib.prodigy`."""
+    """`optax.<name>`, e.g. `contrib.prodigy` (`rmsprop_bias` is `rmsprop`)."""
     f = optax
-    for part in name.split("."):
+    for part in name.removesuffix("_bias").split("."):
         f = getattr(f, part)
     return f
 
@@ -56,6 +121,7 @@ def function(name):
 for name, (file, variants) in RULES.items():
     fn = function(name)
     defaults = {k: v.default for k, v in inspect.signature(fn).parameters.items()}
+    defaults.update(CALLABLES.get(name, {}))
     cases = []
     for variant, hyper in variants.items():
         for problem in ["quadratic", "fixed_grads"]:
@@ -63,11 +129,12 @@ for name, (file, variants) in RULES.items():
             x = jnp.array(init, dtype=jnp.float64)
             traj = trajectory(fn(**hyper), x, grad, steps)
             keep, worst = cut(traj, [trajectory(fn(**hyper), x, grad, steps, p) for p in PATTERNS])
-            cid = f"optax.{name}-{variant}-{problem}"
+            rule = name.removesuffix("_bias")
+            cid = f"optax.{rule}-{variant}-{problem}"
             print(cid, "keeps", keep, "of", len(traj), f"sensitivity {worst:.1e}")
             if keep < 10:
                 continue
-            case = dict(id=cid, optimizer=f"optax.{name}", hyper=hyper, problem=problem,
+            case = dict(id=cid, optimizer=f"optax.{rule}", hyper=hyper, problem=problem,
                         hyper_resolved=dict(defaults, **hyper), init=list(init), steps=keep, record_every=1,
                         grads_given=grads is not None, trajectory=traj[:keep], ulp_sensitivity=worst,
                         jax_mode="disable_jit")
