@@ -203,6 +203,9 @@ impl<T: Float> Adam<T> {
     /// whose keywords are `betas`, `eps`, `eps_root`, `bias_correction_mu` and
     /// `bias_correction_nu`. The torch-only settings must keep their defaults.
     ///
+    /// Call it right after `new`: the optax form starts over from `new(lr)`, so settings made
+    /// before it are discarded.
+    ///
     /// ```
     /// use gradus::{Adam, Form};
     /// let opt = Adam::<f64>::new(1e-3).form(Form::Optax).eps_root(1e-8);

@@ -170,6 +170,9 @@ impl<T: Float> Sgd<T> {
     /// keep their defaults). The two compute the same update: `m = g + momentum*m`,
     /// `p = p - lr*(nesterov ? g + momentum*m : m)`.
     ///
+    /// Call it right after `new`: the optax form starts over from `new(lr)`, so settings made
+    /// before it are discarded.
+    ///
     /// ```
     /// use gradus::{Form, Sgd};
     /// let opt = Sgd::<f64>::new(0.1).form(Form::Optax).momentum(0.9);

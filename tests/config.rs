@@ -1,0 +1,132 @@
+//! Every hyperparameter getter of the rules returns what its setter set: a configuration read
+//! back (to log it, to save it, to compare it) is the configuration the rule runs with.
+//!
+//! Each value set is one no getter returns by default (not 0, 1, -1, `true`/`false` as the
+//! default, `None`, the enum's default), so a getter that ignored its field would fail here.
+//! (The getters were checked only by their doctests, which a mutation run of `cargo test
+//! --tests` leaves out.)
+
+use gradus::*;
+
+#[test]
+fn adafactor_getters_return_what_was_set() {
+    let opt = Adafactor::new(0.1_f64).beta2_decay(-0.6).eps(Some(1e-20), 2e-3).d(1.5).weight_decay(0.25).shape(&[3, 4]);
+    assert_eq!(opt.get_beta2_decay(), -0.6);
+    assert_eq!(opt.get_eps(), (Some(1e-20), 2e-3));
+    assert_eq!(opt.get_d(), 1.5);
+    assert_eq!(opt.get_weight_decay(), 0.25);
+    assert_eq!(opt.get_shape(), Some(&[3, 4][..]));
+    assert_eq!(Adafactor::new(0.1_f64).get_shape(), None);
+}
+
+#[test]
+fn adagrad_yogi_rmsprop_adam_getters_return_what_was_set() {
+    assert_eq!(Adagrad::new(0.1_f64).initial_accumulator_value(0.25).get_initial_accumulator_value(), 0.25);
+    assert_eq!(Yogi::new(0.1_f64).initial_accumulator_value(0.25).get_initial_accumulator_value(), 0.25);
+    assert_eq!(RmsProp::new(0.1_f64).initial_square_avg(0.25).get_initial_square_avg(), 0.25);
+    let adam = Adam::new(0.1_f64).initial_moments(0.25, 0.5);
+    assert_eq!(adam.get_initial_moments(), (0.25, 0.5));
+    assert_eq!(adam.get_form(), Form::Torch);
+    assert_eq!(Adam::new(0.1_f64).form(Form::Optax).get_form(), Form::Optax);
+}
+
+#[test]
+fn adopt_polyak_schedule_free_flags_read_back() {
+    let adopt = Adopt::new(0.1_f64).maximize(true).check_finite(false);
+    assert!(adopt.get_maximize() && !adopt.get_check_finite());
+    let adopt = Adopt::new(0.1_f64);
+    assert!(!adopt.get_maximize() && adopt.get_check_finite());
+
+    let polyak = PolyakSgd::new(0.5_f64).maximize(true).check_finite(false).variant(PolyakVariant::SpsPlus);
+    assert!(polyak.get_maximize() && !polyak.get_check_finite());
+    assert_eq!(polyak.get_variant(), PolyakVariant::SpsPlus);
+    let polyak = PolyakSgd::new(0.5_f64);
+    assert!(!polyak.get_maximize() && polyak.get_check_finite());
+    assert_eq!(polyak.get_variant(), PolyakVariant::Sps);
+
+    let sf = ScheduleFreeAdamW::new(0.1_f64).check_finite(false).warmup_steps(7).r(0.5).weight_lr_power(1.5);
+    assert!(!sf.get_check_finite());
+    assert_eq!((sf.get_warmup_steps(), sf.get_r(), sf.get_weight_lr_power()), (7, 0.5, 1.5));
+    assert!(ScheduleFreeAdamW::new(0.1_f64).get_check_finite());
+    let sf = ScheduleFreeSgd::new(0.1_f64).check_finite(false).warmup_steps(7).r(0.5).weight_lr_power(1.5);
+    assert!(!sf.get_check_finite());
+    assert_eq!((sf.get_warmup_steps(), sf.get_r(), sf.get_weight_lr_power()), (7, 0.5, 1.5));
+    assert!(ScheduleFreeSgd::new(0.1_f64).get_check_finite());
+}
+
+#[test]
+fn lbfgs_getters_return_what_was_set() {
+    let opt = Lbfgs::new(0.5_f64)
+        .max_iter(7)
+        .max_eval(11)
+        .tolerance_grad(1e-4)
+        .tolerance_change(1e-6)
+        .history_size(3)
+        .line_search_fn(Some(LineSearch::StrongWolfe))
+        .maximize(true);
+    assert_eq!(opt.get_lr(), 0.5);
+    assert_eq!((opt.get_max_iter(), opt.get_max_eval(), opt.get_history_size()), (7, 11, 3));
+    assert_eq!((opt.get_tolerance_grad(), opt.get_tolerance_change()), (1e-4, 1e-6));
+    assert_eq!(opt.get_line_search_fn(), Some(LineSearch::StrongWolfe));
+    assert!(opt.get_maximize());
+    let plain = Lbfgs::new(0.5_f64);
+    assert_eq!(plain.get_line_search_fn(), None);
+    assert!(!plain.get_maximize());
+}
+
+#[test]
+fn muon_getters_return_what_was_set() {
+    let opt = Muon::new(0.02_f64)
+        .ns_coefficients(3.0, -3.2, 1.2)
+        .ns_steps(3)
+        .adjust_lr_fn(AdjustLr::MatchRmsAdamW)
+        .shape(&[4, 6])
+        .check_finite(false)
+        .adaptive(true)
+        .preconditioning(Preconditioning::Spectral)
+        .consistent_rms(Some(0.2));
+    assert_eq!(opt.get_ns_coefficients(), (3.0, -3.2, 1.2));
+    assert_eq!(opt.get_ns_steps(), 3);
+    assert_eq!(opt.get_adjust_lr_fn(), AdjustLr::MatchRmsAdamW);
+    assert_eq!(opt.get_shape(), Some(&[4, 6][..]));
+    assert!(!opt.get_check_finite() && opt.get_adaptive());
+    assert_eq!(opt.get_preconditioning(), Preconditioning::Spectral);
+    assert_eq!(opt.get_consistent_rms(), Some(0.2));
+    assert_eq!(opt.get_ns_coeffs(), None);
+    let rows = [[3.0, -3.2, 1.2], [2.0, -1.5, 0.5]];
+    assert_eq!(Muon::new(0.02_f64).ns_coeffs(&rows).get_ns_coeffs(), Some(rows.to_vec()));
+    let plain = Muon::new(0.02_f64);
+    assert!(plain.get_check_finite() && !plain.get_adaptive());
+    assert_eq!((plain.get_shape(), plain.get_consistent_rms()), (None, None));
+}
+
+#[test]
+fn prodigy_getters_return_what_was_set_and_the_estimate_moves() {
+    let mut opt = Prodigy::new(1.0_f64).beta3(0.5).estim_lr0(1e-3);
+    assert_eq!((opt.get_beta3(), opt.get_estim_lr0()), (Some(0.5), 1e-3));
+    assert_eq!(Prodigy::new(1.0_f64).get_beta3(), None);
+    // the estimate starts at estim_lr0 and grows while the gradients keep their direction
+    assert_eq!(opt.get_estim_lr(), 1e-3);
+    let mut x = [1.0, -2.0];
+    for _ in 0..5 {
+        let g = [x[0], x[1]];
+        opt.step(&mut x, &g).unwrap();
+    }
+    assert!(opt.get_estim_lr() > 1e-3, "{}", opt.get_estim_lr());
+}
+
+#[test]
+fn rprop_sgd_sparse_adam_getters_return_what_was_set() {
+    let rprop = Rprop::new(0.1_f64).etas(0.25, 1.5).step_sizes(1e-4, 2.5);
+    assert_eq!((rprop.get_etas(), rprop.get_step_sizes()), ((0.25, 1.5), (1e-4, 2.5)));
+    let sgd = Sgd::new(0.1_f64).momentum(0.9).dampening(0.25).nesterov(false).initial_buffer(0.5);
+    assert_eq!((sgd.get_dampening(), sgd.get_initial_buffer()), (0.25, Some(0.5)));
+    // the optax form starts over from `new` (its docs: call it first)
+    let optax = sgd.clone().form(Form::Optax);
+    assert_eq!((optax.get_dampening(), optax.get_initial_buffer(), optax.get_form()), (0.0, None, Form::Optax));
+    assert!(Sgd::new(0.1_f64).momentum(0.9).nesterov(true).get_nesterov());
+    assert!(!sgd.get_nesterov());
+    assert_eq!((Sgd::new(0.1_f64).get_initial_buffer(), Sgd::new(0.1_f64).get_form()), (None, Form::Torch));
+    assert_eq!(SparseAdam::new(0.1_f64).shape(&[8, 3]).get_shape(), Some(&[8, 3][..]));
+    assert_eq!(SparseAdam::new(0.1_f64).get_shape(), None);
+}
