@@ -20,6 +20,10 @@ PROBLEMS = {
     "sine": (lambda x: x - 0.1 * x**3 + 0.5 * torch.sin(2 * x), 1.0, 100),
     # x + 2x^2 - 0.1x^3 + sin(5x) from 0.5: the zoom moves to min(bracket) + eps twice.
     "sine5": (lambda x: x + 2 * x**2 - 0.1 * x**3 + torch.sin(5 * x), 0.5, 100),
+    # -2x - 0.5x^2 + 0.1x^3 + 0.5 sin(2x) from 0: the zoom interpolates over a bracket whose
+    # first point is the larger and whose second is not 0 (the `x1 > x2` branch of
+    # _cubic_interpolate, where `x1 - x2` matters).
+    "reversed": (lambda x: -2 * x - 0.5 * x**2 + 0.1 * x**3 + 0.5 * torch.sin(2 * x), 0.0, 100),
 }
 
 

@@ -489,7 +489,9 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
 ///   next trial is the middle of the extrapolation bounds, (1.01 + 10) / 2; the next three are
 ///   held by the lower bound `t + 0.01 (t - t_prev)`;
 /// - `x - 0.1x³ + 0.5 sin 2x` from 1: the zoom moves once to `max(bracket) - eps`;
-/// - `x + 2x² - 0.1x³ + sin 5x` from 0.5: the zoom moves twice to `min(bracket) + eps`.
+/// - `x + 2x² - 0.1x³ + sin 5x` from 0.5: the zoom moves twice to `min(bracket) + eps`;
+/// - `-2x - 0.5x² + 0.1x³ + 0.5 sin 2x` from 0: the zoom interpolates over a bracket whose first
+///   point is the larger (and the second not 0).
 ///
 /// Each point moves by less than 1e-12 when every loss and gradient changes by 1e-15 (the script
 /// checks it). (Gaps found by mutation testing: `0.01 *` → `0.01 +` and `bmax - eps` →
@@ -497,7 +499,7 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
 #[test]
 fn strong_wolfe_trial_points_match_torch() {
     type Problem = (fn(f64) -> (f64, f64), f64, usize, &'static [f64]);
-    let problems: [Problem; 3] = [
+    let problems: [Problem; 4] = [
         (
             |x| (-x + 1.5 * x * x - x * x * x + 0.02 * x.powi(4), -1.0 + 3.0 * x - 3.0 * x * x + 0.08 * x.powi(3)),
             0.0,
@@ -540,6 +542,15 @@ fn strong_wolfe_trial_points_match_torch() {
                 0.7646695637734556,
                 0.7646236900215705,
             ],
+        ),
+        (
+            |x| {
+                let f = -2.0 * x - 0.5 * x * x + 0.1 * x * x * x + 0.5 * (2.0 * x).sin();
+                (f, -2.0 - x + 0.3 * x * x + (2.0 * x).cos())
+            },
+            0.0,
+            100,
+            &[0.0, 1.0, 5.505, 4.774568360903294, 5.101413011903178, 5.134135612225502, 5.103250705446039],
         ),
     ];
     for (f, x0, max_eval, torch) in problems {
