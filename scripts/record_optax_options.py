@@ -9,6 +9,8 @@
   `tests/recorded/optax_rmsprop_options.json`;
 - `optax.adabelief` with `eps_root` large enough to matter and `nesterov=True`:
   `tests/recorded/optax_adabelief_options.json`;
+- `optax.polyak_sgd` with `max_learning_rate`, `f_min`, `eps` and the `sps+` variant, on
+  `quadratic` only (it needs the loss): `tests/recorded/optax_polyak_sgd_options.json`;
 - every other keyword of the vector rules (betas, `eps`, `eps_root`, `weight_decay`,
   `nesterov`, SM3's and LARS's options, RMSprop's `decay`, `initial_scale` and
   `bias_correction`, ...) set away from its default: `tests/recorded/optax_<rule>_options.json`.
@@ -21,7 +23,7 @@ import inspect
 
 import jax.numpy as jnp
 import optax
-from recording import PATTERNS, cut, save, trajectory, vector_problem
+from recording import PATTERNS, cut, quadratic_loss, save, trajectory, vector_problem
 
 RULES = {
     "contrib.prodigy": ("optax_contrib_prodigy_options.json", {
@@ -100,6 +102,11 @@ RULES = {
     "lars": ("optax_lars_options.json", {
         "eps": dict(learning_rate=0.05, eps=1e-3, weight_decay=0.01),
     }),
+    "polyak_sgd": ("optax_polyak_sgd_options.json", {
+        "max_lr": dict(max_learning_rate=0.01),
+        "f_min_sps_plus": dict(max_learning_rate=0.5, f_min=0.5, variant="sps+"),
+        "eps": dict(max_learning_rate=1.0, eps=1e3),
+    }),
     "rmsprop_bias": ("optax_rmsprop_bias_options.json", {
         "bias_correction": dict(learning_rate=0.01, bias_correction=True, decay=0.8, initial_scale=0.5),
         "bias_correction_momentum": dict(learning_rate=0.01, bias_correction=True, momentum=0.9),
@@ -124,11 +131,13 @@ for name, (file, variants) in RULES.items():
     defaults.update(CALLABLES.get(name, {}))
     cases = []
     for variant, hyper in variants.items():
-        for problem in ["quadratic", "fixed_grads"]:
+        # polyak_sgd needs the loss: quadratic only
+        for problem in ["quadratic"] if name == "polyak_sgd" else ["quadratic", "fixed_grads"]:
             init, grads, grad, steps = vector_problem(problem)
             x = jnp.array(init, dtype=jnp.float64)
-            traj = trajectory(fn(**hyper), x, grad, steps)
-            keep, worst = cut(traj, [trajectory(fn(**hyper), x, grad, steps, p) for p in PATTERNS])
+            value = quadratic_loss if name == "polyak_sgd" else None
+            traj = trajectory(fn(**hyper), x, grad, steps, value=value)
+            keep, worst = cut(traj, [trajectory(fn(**hyper), x, grad, steps, p, value) for p in PATTERNS])
             rule = name.removesuffix("_bias")
             cid = f"optax.{rule}-{variant}-{problem}"
             print(cid, "keeps", keep, "of", len(traj), f"sensitivity {worst:.1e}")

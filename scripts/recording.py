@@ -66,18 +66,29 @@ def vector_problem(problem):
     return c["init"], grads, lambda k, x: jnp.array(grads[k], dtype=jnp.float64), len(grads)
 
 
-def trajectory(opt, x, grad, steps, pattern=None):
+def trajectory(opt, x, grad, steps, pattern=None, value=None):
     """The parameters (flattened) after each of `steps` steps of the optax transformation `opt`
-    from `x`, step `k` given `grad(k, x)`; `pattern` perturbs the gradients or the updates."""
+    from `x`, step `k` given `grad(k, x)` (and `value=value(k, x)`, the loss, when given);
+    `pattern` perturbs the gradients or the updates."""
     state = opt.init(x)
     traj = []
     with jax.disable_jit():
         for k in range(steps):
             g = grads_perturbed(grad(k, x), k, pattern)
-            upd, state = opt.update(g, state, x)
+            extra = {} if value is None else {"value": value(k, x)}
+            upd, state = opt.update(g, state, x, **extra)
             x = optax.apply_updates(x, update_perturbed(upd, k, pattern))
             traj.append([float(v) for v in np.asarray(x).reshape(-1)])
     return traj
+
+
+def quadratic_loss(k, x):
+    """The `quadratic` problem's loss `0.5 * sum((a_i * x_i) * x_i)`, summed in index order (the
+    order `tests/optax.rs::polyak_loss` sums in)."""
+    s = 0.0
+    for a, v in zip(QUAD_A, np.asarray(x)):
+        s += (float(a) * float(v)) * float(v)
+    return 0.5 * s
 
 
 def save(cases, name):

@@ -529,8 +529,10 @@ fn polyak_loss(case: &Value, k: usize, x: &[f64]) -> f64 {
 
 #[test]
 fn polyak_sgd_matches_optax_and_needs_the_loss() {
-    let cases = recorded("optax_polyak_sgd.json");
-    assert!(cases.len() >= 4);
+    // the shared recording, and ours with max_learning_rate, f_min, eps and sps+
+    // (scripts/record_optax_options.py)
+    let cases = [recorded("optax_polyak_sgd.json"), recorded("optax_polyak_sgd_options.json")].concat();
+    assert!(cases.len() >= 7);
     for case in &cases {
         let h = &case["hyper_resolved"];
         let variant = match h["variant"].as_str().unwrap() {
