@@ -9,7 +9,8 @@ Adafactor's `beta2_decay`, `eps` and `d`, Muon's `weight_decay`, `eps`, `ns_step
   `tests/recorded/torch_Adafactor_options.json`, `tests/recorded/torch_Muon_options.json`.
 
 Each case steps torch 2.15.0 in float64 with `foreach=False` on `quadratic` and `fixed_grads`
-(vectors) or on the 4x6 and 6x4 `matrix_fixed` problems of the shared recordings, and is cut at
+(vectors), on the 4x6 and 6x4 `matrix_fixed` problems of the shared recordings, or (Adafactor)
+on a 2x3x4 tensor of fixed gradients, and is cut at
 its first row that moves by more than 1e-12 when every gradient changes by one ulp.
 
 Usage (in the venv of the optax recorders, with torch added):
@@ -47,6 +48,8 @@ muon_in_float64()
 DATA = os.path.join(os.path.dirname(__file__), "..", "tests", "data")
 VECTORS = ["quadratic", "fixed_grads"]
 MATRICES = ["matrix_fixed_4x6", "matrix_fixed_6x4"]
+# a tensor of two 3x4 matrices: torch's Adafactor factors each (the shared recordings have none)
+TENSORS = ["matrix_fixed_2x3x4"]
 
 RULES = {
     "SGD": (VECTORS, {
@@ -105,7 +108,8 @@ RULES = {
         "opt_weight_decay": dict(lr=0.05, weight_decay=0.1),
         "opt_maximize": dict(lr=0.01, maximize=True),
     }),
-    "Adafactor": (VECTORS + MATRICES, {
+    "Adafactor": (VECTORS + MATRICES + TENSORS, {
+        "opt_lr": dict(lr=0.05),
         "opt_beta2_decay": dict(lr=0.05, beta2_decay=-0.5),
         "opt_eps": dict(lr=0.05, eps=(1e-3, 1e-2)),
         "opt_d": dict(lr=0.05, d=2.0),
@@ -128,8 +132,23 @@ def matrix_problem(name):
     return c["init"], c["grads"], shape
 
 
+def tensor_problem(shape, steps=30, seed=4024):
+    """(init, grads) of a `matrix_fixed` tensor: standard normal, the gradients' elements scaled
+    by 0.1, 1, 10 in turn."""
+    rng = np.random.default_rng(seed)
+    n = int(np.prod(shape))
+    init = rng.standard_normal(n)
+    scale = np.array([10.0 ** ((i % 3) - 1) for i in range(n)])
+    grads = rng.standard_normal((steps, n)) * scale
+    return [float(v) for v in init], [[float(v) for v in g] for g in grads]
+
+
 def problem(name):
     """(init, grads or None, grad(k, x), steps, shape)."""
+    if name in TENSORS:
+        shape = [int(d) for d in name.rsplit("_", 1)[1].split("x")]
+        init, grads = tensor_problem(shape)
+        return init, grads, lambda k, x: np.array(grads[k]), len(grads), shape
     if name in MATRICES:
         init, grads, shape = matrix_problem(name)
         return init, grads, lambda k, x: np.array(grads[k]), len(grads), shape
@@ -171,7 +190,7 @@ def main():
                 if keep < 10:
                     continue
                 case = dict(id=cid, optimizer=name, hyper=json.loads(json.dumps(hyper)), hyper_resolved=resolved,
-                            problem=prob.rsplit("_", 1)[0] if prob in MATRICES else prob, init=list(init),
+                            problem=prob.rsplit("_", 1)[0] if prob in MATRICES + TENSORS else prob, init=list(init),
                             steps=keep, record_every=1, grads_given=grads is not None,
                             trajectory=traj[:keep], ulp_sensitivity=worst)
                 if name in matrices:
