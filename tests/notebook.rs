@@ -95,3 +95,24 @@ fn annealing_works_with_other_second_moment_rules() {
         assert!(p.iter().all(|v| v.is_finite()));
     }
 }
+
+/// The textbook form (`bias_correction(false)`) with an `eps` that matters, against its formula
+/// written out (the notebook runs it with `eps` 0, so `eps`'s place was untested: found by
+/// mutation testing).
+#[test]
+fn textbook_adam_adds_eps_to_the_root() {
+    let (lr, b1, b2, eps) = (0.1, 0.9, 0.99, 0.5);
+    let mut opt = Adam::new(lr).betas(b1, b2).eps(eps).bias_correction(false);
+    let (mut p, mut m, mut v) = ([1.0, -2.0, 3.0], [0.0; 3], [0.0; 3]);
+    let mut want = p;
+    for k in 0..5 {
+        let g = [0.5 * p[0] + k as f64, -p[1], 2.0 * p[2]];
+        opt.step(&mut p, &g).unwrap();
+        for i in 0..3 {
+            m[i] = b1 * m[i] + (1.0 - b1) * g[i];
+            v[i] = b2 * v[i] + (1.0 - b2) * (g[i] * g[i]);
+            want[i] -= (lr / (v[i].sqrt() + eps)) * m[i];
+        }
+        assert_eq!(p, want, "step {k}");
+    }
+}
