@@ -198,6 +198,10 @@ fn every_invalid_hyperparameter_is_named() {
         ("beta2", 2.0, Box::new(RAdam::new(0.1).betas(0.9, 2.0))),
         ("etas.0", 1.5, Box::new(Rprop::new(0.1).etas(1.5, 2.0))),
         ("etas.1", 0.9, Box::new(Rprop::new(0.1).etas(0.5, 0.9))),
+        // torch's bounds are strict: 0 < eta_minus < 1 < eta_plus
+        ("etas.0", 1.0, Box::new(Rprop::new(0.1).etas(1.0, 2.0))),
+        ("etas.0", 0.0, Box::new(Rprop::new(0.1).etas(0.0, 2.0))),
+        ("etas.1", 1.0, Box::new(Rprop::new(0.1).etas(0.5, 1.0))),
         ("step_sizes.1", 1e-3, Box::new(Rprop::new(0.1).step_sizes(1.0, 1e-3))),
         ("step_sizes.0", -1.0, Box::new(Rprop::new(0.1).step_sizes(-1.0, 1.0))),
         ("lambd", -1.0, Box::new(Asgd::new(0.1).lambd(-1.0))),
