@@ -254,6 +254,34 @@ fn every_invalid_hyperparameter_is_named() {
     }
 }
 
+/// The bounds a rule accepts, at the bound itself (the refusals above sit just outside them):
+/// a bound made strict would refuse these.
+#[test]
+fn values_at_the_bounds_are_accepted() {
+    let at_bounds: Vec<(&str, Box<dyn Probe>)> = vec![
+        ("Rprop step_sizes equal", Box::new(Rprop::new(0.1).step_sizes(0.5, 0.5))),
+        ("Rprop step_sizes 0", Box::new(Rprop::new(0.1).step_sizes(0.0, 0.0))),
+        ("Muon ns_steps 99", Box::new(Muon::new(0.1).ns_steps(99).shape(&[2, 2]))),
+        ("Adafactor d 1", Box::new(Adafactor::new(0.1).d(1.0))),
+        ("Sgd nesterov", Box::new(Sgd::new(0.1).momentum(1e-3).nesterov(true))),
+    ];
+    for (name, opt) in at_bounds {
+        assert_eq!(opt.validate(), Ok(()), "{name}");
+    }
+    assert_eq!(Lbfgs::new(1.0_f64).max_iter(1).max_eval(1).history_size(1).validate(), Ok(()));
+    for (want, opt) in [
+        ("max_iter", Lbfgs::new(1.0_f64).max_iter(0)),
+        ("max_eval", Lbfgs::new(1.0_f64).max_eval(0)),
+        ("history_size", Lbfgs::new(1.0_f64).history_size(0)),
+    ] {
+        assert!(
+            matches!(opt.validate(), Err(Error::InvalidHyperparameter { name, value, .. }) if name == want && value == 0.0),
+            "{want}: {:?}",
+            opt.validate()
+        );
+    }
+}
+
 #[test]
 fn error_messages_name_the_value() {
     let e = Adam::<f64>::new(0.1).betas(1.5, 0.9).step(&mut [1.0], &[1.0]).unwrap_err();
