@@ -1,8 +1,9 @@
 """Records torch.optim rules with the options the shared recordings leave at their defaults
 (`maximize`, `weight_decay`, `betas`, `eps`, `dampening`, `lr_decay`, `momentum_decay`,
 `decoupled_weight_decay`, Rprop's `etas` and `step_sizes`, ASGD's `lambd`, `alpha` and `t0`,
-Adafactor's `beta2_decay`, `eps` and `d`, Muon's `weight_decay`, `eps`, `ns_steps` and
-`ns_coefficients`), in the format of `../shared/golden/README.md`:
+Adafactor's `beta2_decay`, `eps` and `d`, Muon's `weight_decay`, `eps`, `ns_steps`,
+`ns_coefficients` and `adjust_lr_fn="spectral_unclamped"`), in the format of
+`../shared/golden/README.md`:
 
 - the rules `tests/parity.rs` replays: `tests/data/torch_options.json`;
 - Adafactor and Muon, which `tests/torch_more.rs` replays with their shapes:
@@ -119,6 +120,7 @@ RULES = {
         "opt_weight_decay": dict(lr=0.02, weight_decay=0.5),
         "opt_no_weight_decay": dict(lr=0.02, weight_decay=0.0),
         "opt_ns": dict(lr=0.02, ns_steps=3, ns_coefficients=(3.0, -3.2, 1.2), eps=1e-3),
+        "opt_spectral_unclamped": dict(lr=0.02, adjust_lr_fn="spectral_unclamped"),
     }),
 }
 
