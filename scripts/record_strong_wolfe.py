@@ -24,6 +24,10 @@ PROBLEMS = {
     # first point is the larger and whose second is not 0 (the `x1 > x2` branch of
     # _cubic_interpolate, where `x1 - x2` matters).
     "reversed": (lambda x: -2 * x - 0.5 * x**2 + 0.1 * x**3 + 0.5 * torch.sin(2 * x), 0.0, 100),
+    # 2x - 0.1x^2 - 0.1x^3 + sin(15x) from 0.5: the second extrapolation trial's loss is not
+    # below the first's while the slope there is still steep and negative; that brackets only
+    # from the third trial on (`ls_iter > 1`), so the search extrapolates once more.
+    "rises": (lambda x: 2 * x - 0.1 * x**2 - 0.1 * x**3 + torch.sin(15 * x), 0.5, 100),
 }
 
 

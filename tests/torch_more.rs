@@ -492,7 +492,10 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
 /// - `x - 0.1x³ + 0.5 sin 2x` from 1: the zoom moves once to `max(bracket) - eps`;
 /// - `x + 2x² - 0.1x³ + sin 5x` from 0.5: the zoom moves twice to `min(bracket) + eps`;
 /// - `-2x - 0.5x² + 0.1x³ + 0.5 sin 2x` from 0: the zoom interpolates over a bracket whose first
-///   point is the larger (and the second not 0).
+///   point is the larger (and the second not 0);
+/// - `2x - 0.1x² - 0.1x³ + sin 15x` from 0.5: the second extrapolation trial's loss is not below
+///   the first's while the slope is still steep, which brackets only from the third trial on
+///   (`ls_iter > 1`).
 ///
 /// Each point moves by less than 1e-12 when every loss and gradient changes by 1e-15 (the script
 /// checks it). (Gaps found by mutation testing: `0.01 *` → `0.01 +` and `bmax - eps` →
@@ -500,7 +503,7 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
 #[test]
 fn strong_wolfe_trial_points_match_torch() {
     type Problem = (fn(f64) -> (f64, f64), f64, usize, &'static [f64]);
-    let problems: [Problem; 4] = [
+    let problems: [Problem; 5] = [
         (
             |x| (-x + 1.5 * x * x - x * x * x + 0.02 * x.powi(4), -1.0 + 3.0 * x - 3.0 * x * x + 0.08 * x.powi(3)),
             0.0,
@@ -552,6 +555,25 @@ fn strong_wolfe_trial_points_match_torch() {
             0.0,
             100,
             &[0.0, 1.0, 5.505, 4.774568360903294, 5.101413011903178, 5.134135612225502, 5.103250705446039],
+        ),
+        (
+            |x| {
+                let f = 2.0 * x - 0.1 * x * x - 0.1 * x * x * x + (15.0 * x).sin();
+                (f, 2.0 - 0.2 * x - 0.3 * x * x + 15.0 * (15.0 * x).cos())
+            },
+            0.5,
+            100,
+            &[
+                0.5,
+                -0.49999999999999994,
+                -5.005,
+                -5.05005,
+                -5.104758229034323,
+                -6.048264558512488,
+                -5.278840415021514,
+                -5.108179929854492,
+                -5.109522249240612,
+            ],
         ),
     ];
     for (f, x0, max_eval, torch) in problems {
