@@ -15,25 +15,29 @@ PROBLEMS = {
     # minimizer, so t = (min_step + max_step) / 2 = 5.505; then the 1% lower bound
     # t + 0.01 (t - t_prev) holds t. max_eval 5 stops it there: the next trial comes from a
     # cubic through two points 4.5e-6 apart, which a change of the loss in its last bit moves.
-    "quartic": (lambda x: -x + 1.5 * x**2 - x**3 + 0.02 * x**4, 0.0, 5),
+    "quartic": (lambda x: -x + 1.5 * x**2 - x**3 + 0.02 * x**4, 0.0, 5, 1e-9),
     # x - 0.1x^3 + 0.5 sin(2x) from 1: the zoom moves to max(bracket) - eps once.
-    "sine": (lambda x: x - 0.1 * x**3 + 0.5 * torch.sin(2 * x), 1.0, 100),
+    "sine": (lambda x: x - 0.1 * x**3 + 0.5 * torch.sin(2 * x), 1.0, 100, 1e-9),
     # x + 2x^2 - 0.1x^3 + sin(5x) from 0.5: the zoom moves to min(bracket) + eps twice.
-    "sine5": (lambda x: x + 2 * x**2 - 0.1 * x**3 + torch.sin(5 * x), 0.5, 100),
+    "sine5": (lambda x: x + 2 * x**2 - 0.1 * x**3 + torch.sin(5 * x), 0.5, 100, 1e-9),
     # -2x - 0.5x^2 + 0.1x^3 + 0.5 sin(2x) from 0: the zoom interpolates over a bracket whose
     # first point is the larger and whose second is not 0 (the `x1 > x2` branch of
     # _cubic_interpolate, where `x1 - x2` matters).
-    "reversed": (lambda x: -2 * x - 0.5 * x**2 + 0.1 * x**3 + 0.5 * torch.sin(2 * x), 0.0, 100),
+    "reversed": (lambda x: -2 * x - 0.5 * x**2 + 0.1 * x**3 + 0.5 * torch.sin(2 * x), 0.0, 100, 1e-9),
     # 2x - 0.1x^2 - 0.1x^3 + sin(15x) from 0.5: the second extrapolation trial's loss is not
     # below the first's while the slope there is still steep and negative; that brackets only
     # from the third trial on (`ls_iter > 1`), so the search extrapolates once more.
-    "rises": (lambda x: 2 * x - 0.1 * x**2 - 0.1 * x**3 + torch.sin(15 * x), 0.5, 100),
+    "rises": (lambda x: 2 * x - 0.1 * x**2 - 0.1 * x**3 + torch.sin(15 * x), 0.5, 100, 1e-9),
+    # 10x + 10x^2 from 0 with tolerance_change 0.5: the first trial brackets [0, 0.1] (in t) along
+    # d = -10; the zoom goes on, as the bracket's width times max|d| is 1, not below 0.5.
+    "wide": (lambda x: 10 * x + 10 * x**2, 0.0, 100, 0.5),
 }
 
 
-def trial_points(f, x0, max_eval, change=0.0, max_iter=3):
+def trial_points(f, x0, max_eval, tolerance_change, change=0.0, max_iter=3):
     x = torch.tensor([x0], requires_grad=True)
-    opt = torch.optim.LBFGS([x], lr=1, max_iter=max_iter, max_eval=max_eval, line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS([x], lr=1, max_iter=max_iter, max_eval=max_eval, line_search_fn="strong_wolfe",
+                            tolerance_change=tolerance_change)
     seen = []
 
     def closure():
@@ -55,10 +59,10 @@ def rel(a, b):
 
 if __name__ == "__main__":
     print("torch", torch.__version__)
-    for name, (f, x0, max_eval) in PROBLEMS.items():
-        points = trial_points(f, x0, max_eval)
+    for name, (f, x0, max_eval, tolerance_change) in PROBLEMS.items():
+        points = trial_points(f, x0, max_eval, tolerance_change)
         for change in (1e-15, -1e-15):
-            moved = trial_points(f, x0, max_eval, change)
+            moved = trial_points(f, x0, max_eval, tolerance_change, change)
             assert len(moved) == len(points), (name, change, moved)
             worst = max(rel(a, b) for a, b in zip(points, moved))
             assert worst < 1e-12, (name, change, worst)

@@ -495,25 +495,29 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
 ///   point is the larger (and the second not 0);
 /// - `2x - 0.1x² - 0.1x³ + sin 15x` from 0.5: the second extrapolation trial's loss is not below
 ///   the first's while the slope is still steep, which brackets only from the third trial on
-///   (`ls_iter > 1`).
+///   (`ls_iter > 1`);
+/// - `10x + 10x²` from 0 with `tolerance_change` 0.5: the zoom goes on over a bracket whose width
+///   times `max|d|` is 1 (the width alone, 0.1, would stop it).
 ///
 /// Each point moves by less than 1e-12 when every loss and gradient changes by 1e-15 (the script
 /// checks it). (Gaps found by mutation testing: `0.01 *` → `0.01 +` and `bmax - eps` →
 /// `bmax + eps` passed every other test.)
 #[test]
 fn strong_wolfe_trial_points_match_torch() {
-    type Problem = (fn(f64) -> (f64, f64), f64, usize, &'static [f64]);
-    let problems: [Problem; 5] = [
+    type Problem = (fn(f64) -> (f64, f64), f64, usize, f64, &'static [f64]);
+    let problems: [Problem; 6] = [
         (
             |x| (-x + 1.5 * x * x - x * x * x + 0.02 * x.powi(4), -1.0 + 3.0 * x - 3.0 * x * x + 0.08 * x.powi(3)),
             0.0,
             5,
+            1e-9,
             &[0.0, 1.0, 5.505, 5.55005, 5.5505005, 5.550505005],
         ),
         (
             |x| (x - 0.1 * x * x * x + 0.5 * (2.0 * x).sin(), 1.0 - 0.3 * x * x + (2.0 * x).cos()),
             1.0,
             100,
+            1e-9,
             &[
                 1.0,
                 0.7161468365471424,
@@ -535,6 +539,7 @@ fn strong_wolfe_trial_points_match_torch() {
             },
             0.5,
             100,
+            1e-9,
             &[
                 0.5,
                 1.5,
@@ -554,6 +559,7 @@ fn strong_wolfe_trial_points_match_torch() {
             },
             0.0,
             100,
+            1e-9,
             &[0.0, 1.0, 5.505, 4.774568360903294, 5.101413011903178, 5.134135612225502, 5.103250705446039],
         ),
         (
@@ -563,6 +569,7 @@ fn strong_wolfe_trial_points_match_torch() {
             },
             0.5,
             100,
+            1e-9,
             &[
                 0.5,
                 -0.49999999999999994,
@@ -575,9 +582,14 @@ fn strong_wolfe_trial_points_match_torch() {
                 -5.109522249240612,
             ],
         ),
+        (|x| (10.0 * x + 10.0 * x * x, 10.0 + 20.0 * x), 0.0, 100, 0.5, &[0.0, -1.0, -0.5]),
     ];
-    for (f, x0, max_eval, torch) in problems {
-        let mut opt = Lbfgs::new(1.0_f64).line_search_fn(Some(LineSearch::StrongWolfe)).max_iter(3).max_eval(max_eval);
+    for (f, x0, max_eval, tolerance_change, torch) in problems {
+        let mut opt = Lbfgs::new(1.0_f64)
+            .line_search_fn(Some(LineSearch::StrongWolfe))
+            .max_iter(3)
+            .max_eval(max_eval)
+            .tolerance_change(tolerance_change);
         let mut x = vec![x0];
         let seen = std::cell::RefCell::new(Vec::new());
         opt.step(&mut x, |x: &[f64], g: &mut [f64]| {
