@@ -637,3 +637,27 @@ fn older_checkpoints_load_with_the_new_fields_defaults() {
     let r: RAdam<f64> = serde_json::from_value(v).unwrap();
     assert_eq!(format!("{r:?}"), format!("{:?}", RAdam::<f64>::new(1e-3)));
 }
+
+/// A rule keeps (and saves) only the state its options need: RMSprop's momentum buffer exists
+/// only with momentum, its mean gradient only when centered, as torch allocates them.
+#[test]
+fn rmsprop_keeps_only_the_state_its_options_need() {
+    let n = 7;
+    for (opt, grad_avg, momentum_buffer) in [
+        (RmsProp::new(0.01_f64), 0, 0),
+        (RmsProp::new(0.01_f64).momentum(0.0), 0, 0),
+        (RmsProp::new(0.01_f64).momentum(0.9), 0, n),
+        (RmsProp::new(0.01_f64).centered(true), n, 0),
+        (RmsProp::new(0.01_f64).centered(true).momentum(0.9), n, n),
+    ] {
+        let mut opt = opt;
+        opt.step(&mut vec![1.0; n], &vec![0.5; n]).unwrap();
+        let saved = serde_json::to_value(&opt).unwrap();
+        let len = |k: &str| saved[k].as_array().unwrap().len();
+        assert_eq!(
+            (len("square_avg"), len("grad_avg"), len("momentum_buffer")),
+            (n, grad_avg, momentum_buffer),
+            "{opt:?}"
+        );
+    }
+}

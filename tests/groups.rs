@@ -382,6 +382,19 @@ fn different_rules_in_different_groups_and_a_rule_of_your_own() {
     assert_eq!(opt.group_momentum(2), Some(0.9));
     opt.set_learning_rate(0.25);
     assert!((0..3).all(|g| opt.group_lr(g) == Some(0.25)));
+    // `set_momentum` sets the groups that have one and says whether all have: not here
+    assert!(!Optimizer::set_momentum(&mut opt, 0.5));
+    assert_eq!(opt.group_momentum(2), Some(0.5));
+    // every group has one, for one, two and three groups
+    let sgd = || Sgd::new(0.1).momentum(0.9);
+    for mut all in [
+        Groups::new(layout.clone()).group(&["emb", "w", "b"], sgd()),
+        Groups::new(layout.clone()).group(&["emb"], sgd()).group(&["w", "b"], sgd()),
+        Groups::new(layout.clone()).group(&["emb"], sgd()).group(&["w"], sgd()).group(&["b"], sgd()),
+    ] {
+        assert!(Optimizer::set_momentum(&mut all, 0.5), "{} groups", all.groups());
+        assert!((0..all.groups()).all(|g| all.group_momentum(g) == Some(0.5)));
+    }
 }
 
 #[test]

@@ -439,6 +439,8 @@ fn asgd_averages_as_torch_once_t0_is_passed() {
         mu = 1.0 / f64::max(1.0, step as f64 - t0);
         assert!(common::rel_err(&x, &p) <= 1e-9, "step {step}: params {x:?} vs {p:?}");
         assert!(common::rel_err(opt.ax(), &ax) <= 1e-9, "step {step}: ax {:?} vs {ax:?}", opt.ax());
+        // the coefficients the next step uses, as torch's state holds them
+        assert!(common::rel(opt.eta(), eta) <= 1e-12 && opt.mu() == mu, "step {step}: {} {}", opt.eta(), opt.mu());
     }
     assert!(common::rel_err(opt.ax(), &x) > 1e-3, "the average must differ from the params");
 }
