@@ -70,6 +70,9 @@ fn lbfgs_getters_return_what_was_set() {
     assert_eq!(opt.get_line_search_fn(), Some(LineSearch::StrongWolfe));
     assert!(opt.get_maximize());
     let plain = Lbfgs::new(0.5_f64);
+    // torch's default max_eval is max_iter * 5 // 4
+    assert_eq!((plain.get_max_iter(), plain.get_max_eval()), (20, 25));
+    assert_eq!(Lbfgs::new(0.5_f64).max_iter(7).get_max_eval(), 8);
     assert_eq!(plain.get_line_search_fn(), None);
     assert!(!plain.get_maximize());
 }
