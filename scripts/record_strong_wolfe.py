@@ -2,7 +2,8 @@
 problems whose line search takes branches no recorded trajectory takes. Prints the arrays that
 `tests/torch_more.rs::strong_wolfe_trial_points_match_torch` holds, after checking that each
 point moves by less than 1e-12 relative when every evaluation's loss and gradient are changed
-by 1e-15 relative (alternating in sign): a point that a rounding moves is no reference.
+by 1e-15 relative (alternating in sign): a point that a rounding moves is no reference; and that
+`maximize=True` on the negated loss evaluates the very same points.
 
     python scripts/record_strong_wolfe.py   # torch 2.15.0, float64
 """
@@ -34,10 +35,11 @@ PROBLEMS = {
 }
 
 
-def trial_points(f, x0, max_eval, tolerance_change, change=0.0, max_iter=3):
+
+def trial_points(f, x0, max_eval, tolerance_change, change=0.0, max_iter=3, maximize=False):
     x = torch.tensor([x0], requires_grad=True)
     opt = torch.optim.LBFGS([x], lr=1, max_iter=max_iter, max_eval=max_eval, line_search_fn="strong_wolfe",
-                            tolerance_change=tolerance_change)
+                            tolerance_change=tolerance_change, maximize=maximize)
     seen = []
 
     def closure():
@@ -67,3 +69,6 @@ if __name__ == "__main__":
             worst = max(rel(a, b) for a, b in zip(points, moved))
             assert worst < 1e-12, (name, change, worst)
         print(name, "[" + ", ".join(repr(v) for v in points) + "]")
+        # maximize=True on the negated loss evaluates the very same points
+        negated = trial_points(lambda x, f=f: -f(x), x0, max_eval, tolerance_change, maximize=True)
+        assert negated == points, (name, negated)

@@ -586,25 +586,30 @@ fn strong_wolfe_trial_points_match_torch() {
         ),
         (|x| (10.0 * x + 10.0 * x * x, 10.0 + 20.0 * x), 0.0, 100, 0.5, &[0.0, -1.0, -0.5]),
     ];
-    for (f, x0, max_eval, tolerance_change, torch) in problems {
+    // each problem as recorded, and maximized on its negated loss (torch evaluates the same
+    // points: the script checks it)
+    for ((f, x0, max_eval, tolerance_change, torch), maximize) in problems.iter().flat_map(|p| [(p, false), (p, true)])
+    {
         let mut opt = Lbfgs::new(1.0_f64)
             .line_search_fn(Some(LineSearch::StrongWolfe))
             .max_iter(3)
-            .max_eval(max_eval)
-            .tolerance_change(tolerance_change);
-        let mut x = vec![x0];
+            .max_eval(*max_eval)
+            .tolerance_change(*tolerance_change)
+            .maximize(maximize);
+        let mut x = vec![*x0];
         let seen = std::cell::RefCell::new(Vec::new());
         opt.step(&mut x, |x: &[f64], g: &mut [f64]| {
             seen.borrow_mut().push(x[0]);
             let (loss, grad) = f(x[0]);
-            g[0] = grad;
-            loss
+            let sign = if maximize { -1.0 } else { 1.0 };
+            g[0] = sign * grad;
+            sign * loss
         })
         .unwrap();
         let seen = seen.into_inner();
-        assert_eq!(seen.len(), torch.len(), "{seen:?}");
+        assert_eq!(seen.len(), torch.len(), "maximize {maximize}: {seen:?}");
         let err = common::rel_err(&seen, torch);
-        assert!(err <= TOL, "relative error {err:e}: {seen:?}");
+        assert!(err <= TOL, "maximize {maximize}: relative error {err:e}: {seen:?}");
         assert!(common::rel(x[0], *torch.last().unwrap()) <= TOL, "{x:?}");
     }
 }
