@@ -133,3 +133,28 @@ fn rprop_sgd_sparse_adam_getters_return_what_was_set() {
     assert_eq!(SparseAdam::new(0.1_f64).shape(&[8, 3]).get_shape(), Some(&[8, 3][..]));
     assert_eq!(SparseAdam::new(0.1_f64).get_shape(), None);
 }
+
+/// `second_moment` (what `SpikeAnnealing` reads) is the rule's running average of squared
+/// gradients: none before the first step, and after one step from zero state the first term of
+/// each rule's average (torch's and optax's `exp_avg_sq`, `square_avg`, `sum`, `nu`).
+#[test]
+fn second_moment_is_the_squared_gradient_average() {
+    let g = [0.5, -2.0, 3.0];
+    let sq = |c: f64, init: f64| g.map(|g| init + c * (g * g));
+    let rules: Vec<(&str, Box<dyn Optimizer<f64>>, [f64; 3])> = vec![
+        ("Adam", Box::new(Adam::new(0.1).betas(0.9, 0.99)), sq(1.0 - 0.99, 0.0)),
+        ("AdamW", Box::new(AdamW::new(0.1).betas(0.9, 0.99)), sq(1.0 - 0.99, 0.0)),
+        ("NAdam", Box::new(NAdam::new(0.1).betas(0.9, 0.99)), sq(1.0 - 0.99, 0.0)),
+        ("RAdam", Box::new(RAdam::new(0.1).betas(0.9, 0.99)), sq(1.0 - 0.99, 0.0)),
+        ("Lamb", Box::new(Lamb::new(0.1).betas(0.9, 0.99)), sq(1.0 - 0.99, 0.0)),
+        ("RmsProp", Box::new(RmsProp::new(0.1).alpha(0.9)), sq(1.0 - 0.9, 0.0)),
+        ("Adadelta", Box::new(Adadelta::new(0.1).rho(0.8)), sq(1.0 - 0.8, 0.0)),
+        ("Adagrad", Box::new(Adagrad::new(0.1).initial_accumulator_value(0.25)), sq(1.0, 0.25)),
+    ];
+    for (name, mut opt, want) in rules {
+        assert!(opt.second_moment().is_none(), "{name}: before the first step");
+        opt.step(&mut [1.0, 1.0, 1.0], &g).unwrap();
+        let v = opt.second_moment().unwrap_or_else(|| panic!("{name}: none after a step"));
+        assert!(v.iter().zip(&want).all(|(v, w)| (v - w).abs() <= 1e-15 * w), "{name}: {v:?} vs {want:?}");
+    }
+}

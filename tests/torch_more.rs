@@ -598,14 +598,17 @@ fn strong_wolfe_trial_points_match_torch() {
             .maximize(maximize);
         let mut x = vec![*x0];
         let seen = std::cell::RefCell::new(Vec::new());
-        opt.step(&mut x, |x: &[f64], g: &mut [f64]| {
-            seen.borrow_mut().push(x[0]);
-            let (loss, grad) = f(x[0]);
-            let sign = if maximize { -1.0 } else { 1.0 };
-            g[0] = sign * grad;
-            sign * loss
-        })
-        .unwrap();
+        let sign = if maximize { -1.0 } else { 1.0 };
+        let first = opt
+            .step(&mut x, |x: &[f64], g: &mut [f64]| {
+                seen.borrow_mut().push(x[0]);
+                let (loss, grad) = f(x[0]);
+                g[0] = sign * grad;
+                sign * loss
+            })
+            .unwrap();
+        // the step returns the closure's first loss, as the closure returned it (torch's orig_loss)
+        assert_eq!(first, sign * f(*x0).0, "maximize {maximize}");
         let seen = seen.into_inner();
         assert_eq!(seen.len(), torch.len(), "maximize {maximize}: {seen:?}");
         let err = common::rel_err(&seen, torch);
