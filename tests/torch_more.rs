@@ -114,7 +114,15 @@ fn sparse_adam_steps_only_listed_rows_and_rejects_bad_rows() {
     // bad rows, lengths, values, shape: errors with nothing written
     let before = (table.clone(), opt.clone());
     assert_eq!(opt.step_rows(&mut table, &[0, 9], &[0.0; 4]), Err(Error::RowOutOfRange { index: 1, row: 9, rows: 4 }));
-    assert!(matches!(opt.step_rows(&mut table, &[0], &[0.0; 3]), Err(Error::ShapeMismatch { .. })));
+    // one row of 2 values per listed row: 1 row, 2 values expected
+    assert!(matches!(
+        opt.step_rows(&mut table, &[0], &[0.0; 3]),
+        Err(Error::ShapeMismatch { expected: 2, found: 3, .. })
+    ));
+    assert!(matches!(
+        opt.step_rows(&mut table, &[0, 1, 3], &[0.0; 4]),
+        Err(Error::ShapeMismatch { expected: 6, found: 4, .. })
+    ));
     assert!(matches!(opt.step_rows(&mut table[..6], &[0], &[0.0; 2]), Err(Error::ShapeMismatch { .. })));
     assert!(matches!(
         opt.step_rows(&mut table, &[1], &[0.0, f64::NAN]),
