@@ -275,8 +275,10 @@ fn lbfgs(case: &Value) -> Lbfgs<f64> {
 
 #[test]
 fn lbfgs_matches_torch_with_losses_and_counts() {
-    let cases = recorded("torch_LBFGS.json");
-    assert!(cases.len() >= 8);
+    // the shared recording, and ours with history_size, tolerances, lr, max_eval and one- and
+    // two-iteration steps (scripts/record_lbfgs_options.py)
+    let cases = [recorded("torch_LBFGS.json"), recorded("torch_LBFGS_options.json")].concat();
+    assert!(cases.len() >= 25);
     let mut results = Vec::new();
     for case in &cases {
         let mut opt = lbfgs(case);
