@@ -7,7 +7,9 @@ Adafactor's `beta2_decay`, `eps` and `d`, Muon's `weight_decay`, `eps`, `ns_step
 
 - the rules `tests/parity.rs` replays: `tests/data/torch_options.json`;
 - Adafactor and Muon, which `tests/torch_more.rs` replays with their shapes:
-  `tests/recorded/torch_Adafactor_options.json`, `tests/recorded/torch_Muon_options.json`.
+  `tests/recorded/torch_Adafactor_options.json`, `tests/recorded/torch_Muon_options.json`;
+- SparseAdam's `eps` and `maximize` on the shared `sparse_fixed` rows:
+  `tests/recorded/torch_SparseAdam_options.json`.
 
 Each case steps torch 2.15.0 in float64 with `foreach=False` on `quadratic` and `fixed_grads`
 (vectors), on the 4x6 and 6x4 `matrix_fixed` problems of the shared recordings, or (Adafactor)
@@ -210,5 +212,30 @@ def main():
         save(cases, f"torch_{name}_options.json")
 
 
+def sparse_adam():
+    """SparseAdam on the shared `sparse_fixed` case's rows, all 30 steps (`ulp_sensitivity` not
+    measured: null)."""
+    base = json.load(open(os.path.join(RECORDED, "torch_SparseAdam.json")))[0]
+    shape, cases = base["shape"], []
+    for variant, hyper in {"opt_eps": dict(lr=0.01, eps=1e-2), "opt_maximize": dict(lr=0.01, maximize=True),
+                           "opt_all": dict(lr=0.02, betas=(0.8, 0.99), eps=1e-3, maximize=True)}.items():
+        p = torch.nn.Parameter(torch.tensor(base["init"]).reshape(shape))
+        opt = torch.optim.SparseAdam([p], **hyper)
+        traj = []
+        for step in base["sparse_grads"]:
+            rows = [r for r, _ in step]
+            values = torch.tensor([v for _, v in step]).reshape(len(rows), shape[1])
+            p.grad = torch.sparse_coo_tensor(torch.tensor([rows]), values, size=shape)
+            opt.step()
+            traj.append([float(v) for v in p.detach().reshape(-1)])
+        resolved = {k: v for k, v in opt.param_groups[0].items() if k != "params"}
+        cases.append(dict(base, id=f"SparseAdam-{variant}-sparse_fixed", hyper=json.loads(json.dumps(hyper)),
+                          hyper_resolved=json.loads(json.dumps(resolved, default=list)), trajectory=traj,
+                          final_state=None, ulp_sensitivity=None))
+        print(cases[-1]["id"], len(traj), "steps")
+    save(cases, "torch_SparseAdam_options.json")
+
+
 if __name__ == "__main__":
     main()
+    sparse_adam()

@@ -68,8 +68,9 @@ fn assert_all_pass(results: Vec<(String, f64)>, tol: f64) {
 
 #[test]
 fn sparse_adam_matches_torch() {
-    let cases = recorded("torch_SparseAdam.json");
-    assert!(cases.len() >= 3);
+    // the shared recording, and ours with eps and maximize (scripts/record_torch_options.py)
+    let cases = [recorded("torch_SparseAdam.json"), recorded("torch_SparseAdam_options.json")].concat();
+    assert!(cases.len() >= 6);
     let mut results = Vec::new();
     for case in &cases {
         known_keys(case, &["lr", "betas", "eps", "maximize"]);
