@@ -1,5 +1,6 @@
 """Records `optax.contrib.muon` with options the shared recordings leave at their defaults
-(`consistent_rms`, weight decay without Nesterov, the spectral and Schatten preconditionings),
+(`consistent_rms`, weight decay without Nesterov, the spectral and Schatten preconditionings,
+`adaptive`, `ns_steps` with `ns_coeffs` and `eps`),
 on the shared `matrix_fixed` problems, in the format of `tests/recorded/*.json`, into
 `tests/recorded/optax_contrib_muon_options.json`.
 
@@ -21,6 +22,8 @@ VARIANTS = {
     "decay_no_nesterov": dict(learning_rate=0.02, weight_decay=0.01, nesterov=False, beta=0.9),
     "spectral": dict(learning_rate=0.02, preconditioning="spectral"),
     "schatten": dict(learning_rate=0.02, preconditioning="schatten"),
+    "adaptive": dict(learning_rate=0.02, adaptive=True),
+    "ns": dict(learning_rate=0.02, ns_steps=3, ns_coeffs=(3.0, -3.2, 1.2), eps=1e-3),
 }
 
 
