@@ -1,6 +1,7 @@
 """Records `optax.adafactor` factored over tensors of more than two dimensions (the shared
-recordings have matrices only), with weight decay and with momentum (kept in float64, the
-dtype gradus keeps it in), in the format of `tests/recorded/*.json`, into
+recordings have matrices only), with weight decay, with momentum (kept in float64, the dtype
+gradus keeps it in), `decay_rate`, without the parameter scale, with `eps`,
+and unfactored, in the format of `tests/recorded/*.json`, into
 `tests/recorded/optax_adafactor_nd.json`.
 
 Usage (optax 0.2.8, jax 0.10.2, as the shared recordings):
@@ -19,6 +20,10 @@ VARIANTS = {
     "factored": dict(learning_rate=0.05, min_dim_size_to_factor=2),
     "decay": dict(learning_rate=0.05, min_dim_size_to_factor=2, weight_decay_rate=0.01, clipping_threshold=0.5),
     "momentum": dict(learning_rate=0.05, min_dim_size_to_factor=2, momentum=0.9, dtype_momentum="float64"),
+    "decay_rate": dict(learning_rate=0.05, min_dim_size_to_factor=2, decay_rate=0.5),
+    "no_parameter_scale": dict(learning_rate=0.05, min_dim_size_to_factor=2, multiply_by_parameter_scale=False),
+    "eps": dict(learning_rate=0.05, min_dim_size_to_factor=2, eps=1e-3),
+    "unfactored": dict(learning_rate=0.05, factored=False),
 }
 
 
