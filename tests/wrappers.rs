@@ -285,7 +285,12 @@ fn schedule_free_matches_the_schedulefree_package() {
 #[test]
 fn schedule_free_matches_optax_contrib() {
     let mut results = Vec::new();
-    for file in ["optax_contrib_schedule_free_adamw.json", "optax_contrib_schedule_free_sgd.json"] {
+    for file in [
+        "optax_contrib_schedule_free_adamw.json",
+        "optax_contrib_schedule_free_sgd.json",
+        // ours (scripts/record_optax_schedule_free.py): betas, eps, weight_lr_power, b1, decay
+        "optax_contrib_schedule_free_options.json",
+    ] {
         for case in recorded(file) {
             let h = &case["hyper_resolved"];
             let known =
@@ -325,7 +330,7 @@ fn schedule_free_matches_optax_contrib() {
             results.push((case["id"].to_string(), err));
         }
     }
-    assert!(results.len() >= 12);
+    assert!(results.len() >= 22);
     check_all(results);
 }
 
