@@ -411,7 +411,9 @@ fn a_reset_rule_steps_as_a_fresh_one() {
     let fresh = || all_rules().into_iter().chain(matrix_rules());
     for ((name, mut used), (_, mut new)) in fresh().zip(fresh()) {
         let mut p = vec![1.0, -2.0, 0.5, 3.0];
-        for g in [[0.3, -0.1, 0.2, 0.5], [-0.4, 0.2, 0.1, -0.3]] {
+        // large and against the later gradients' signs, so that a state left behind shows even
+        // through a sign (Lion) or a normalization
+        for g in [[0.3, -0.1, 0.2, 0.5], [-40.0, -30.0, 30.0, -40.0]] {
             used.step(&mut p, &g).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
         used.reset();
