@@ -158,3 +158,31 @@ fn second_moment_is_the_squared_gradient_average() {
         assert!(v.iter().zip(&want).all(|(v, w)| (v - w).abs() <= 1e-15 * w), "{name}: {v:?} vs {want:?}");
     }
 }
+
+/// Through the `Optimizer` trait (what `Groups`, `fit` and the distributed wrappers call), the
+/// schedule-free rules' evaluation point is the one their own `eval_params` gives, not the
+/// training point; a rule without one gives its parameters.
+#[test]
+fn the_trait_gives_the_schedule_free_evaluation_point() {
+    fn trained<O: Optimizer<f64>>(mut opt: O) -> (O, Vec<f64>) {
+        let mut y = vec![1.0, -2.0, 3.0];
+        for g in [[0.5, -1.0, 2.0], [0.25, 0.5, -1.0], [1.0, 1.0, 1.0]] {
+            opt.step(&mut y, &g).unwrap();
+        }
+        (opt, y)
+    }
+    let (mut via_trait, mut own) = (vec![0.0; 3], vec![0.0; 3]);
+    let (sgd, y) = trained(ScheduleFreeSgd::new(0.1));
+    Optimizer::eval_params(&sgd, &y, &mut via_trait);
+    sgd.eval_params(&y, &mut own);
+    assert_eq!(via_trait, own);
+    assert_ne!(via_trait, y);
+    let (adamw, y) = trained(ScheduleFreeAdamW::new(0.1));
+    Optimizer::eval_params(&adamw, &y, &mut via_trait);
+    adamw.eval_params(&y, &mut own);
+    assert_eq!(via_trait, own);
+    assert_ne!(via_trait, y);
+    let (adam, y) = trained(Adam::new(0.1));
+    Optimizer::eval_params(&adam, &y, &mut via_trait);
+    assert_eq!(via_trait, y);
+}
