@@ -58,6 +58,9 @@ RULES = {
     }),
     "yogi": ("optax_yogi_options.json", {
         "betas_eps": dict(learning_rate=0.05, b1=0.8, b2=0.99, eps=1e-2),
+        # optax.yogi is scale_by_yogi (whose eps_root and initial_accumulator_value it leaves at
+        # their defaults) then scale_by_learning_rate: the chain, with those two set
+        "eps_root_initial": dict(learning_rate=0.05, eps_root=1e-3, initial_accumulator_value=0.1),
     }),
     "lamb": ("optax_lamb_options.json", {
         "all": dict(learning_rate=0.05, b1=0.8, b2=0.99, eps=1e-4, eps_root=1e-5, weight_decay=0.05),
@@ -117,8 +120,18 @@ RULES = {
 CALLABLES = {"contrib.adopt": {"clip_value_fn": "lambda x: x**0.25"}}
 
 
+def yogi(learning_rate, b1=0.9, b2=0.999, eps=1e-3, eps_root=0.0, initial_accumulator_value=1e-6):
+    """`optax.yogi` with `scale_by_yogi`'s two other keywords."""
+    return optax.chain(optax.scale_by_yogi(b1=b1, b2=b2, eps=eps, eps_root=eps_root,
+                                           initial_accumulator_value=initial_accumulator_value),
+                       optax.scale_by_learning_rate(learning_rate))
+
+
 def function(name):
-    """`optax.<name>`, e.g. `contrib.prodigy` (`rmsprop_bias` is `rmsprop`)."""
+    """`optax.<name>`, e.g. `contrib.prodigy` (`rmsprop_bias` is `rmsprop`; `yogi` takes
+    `scale_by_yogi`'s keywords too)."""
+    if name == "yogi":
+        return yogi
     f = optax
     for part in name.removesuffix("_bias").split("."):
         f = getattr(f, part)
