@@ -141,7 +141,8 @@ fn rprop_sgd_sparse_adam_getters_return_what_was_set() {
 fn second_moment_is_the_squared_gradient_average() {
     let g = [0.5, -2.0, 3.0];
     let sq = |c: f64, init: f64| g.map(|g| init + c * (g * g));
-    let rules: Vec<(&str, Box<dyn Optimizer<f64>>, [f64; 3])> = vec![
+    type Case = (&'static str, Box<dyn Optimizer<f64>>, [f64; 3]);
+    let rules: Vec<Case> = vec![
         ("Adam", Box::new(Adam::new(0.1).betas(0.9, 0.99)), sq(1.0 - 0.99, 0.0)),
         ("AdamW", Box::new(AdamW::new(0.1).betas(0.9, 0.99)), sq(1.0 - 0.99, 0.0)),
         ("NAdam", Box::new(NAdam::new(0.1).betas(0.9, 0.99)), sq(1.0 - 0.99, 0.0)),
