@@ -64,6 +64,7 @@ RULES = {
     }),
     "lamb": ("optax_lamb_options.json", {
         "all": dict(learning_rate=0.05, b1=0.8, b2=0.99, eps=1e-4, eps_root=1e-5, weight_decay=0.05),
+        "zero_init": dict(learning_rate=0.05),
     }),
     "adan": ("optax_adan_options.json", {
         "eps_decay": dict(learning_rate=0.05, eps=1e-3, eps_root=1e-4, weight_decay=0.05),
@@ -104,6 +105,8 @@ RULES = {
     }),
     "lars": ("optax_lars_options.json", {
         "eps": dict(learning_rate=0.05, eps=1e-3, weight_decay=0.01),
+        # from zero parameters (`fixed_grads` only): a zero norm makes the trust ratio 1
+        "zero_init": dict(learning_rate=0.05),
     }),
     "polyak_sgd": ("optax_polyak_sgd_options.json", {
         "max_lr": dict(max_learning_rate=0.01),
@@ -144,9 +147,12 @@ for name, (file, variants) in RULES.items():
     defaults.update(CALLABLES.get(name, {}))
     cases = []
     for variant, hyper in variants.items():
-        # polyak_sgd needs the loss: quadratic only
-        for problem in ["quadratic"] if name == "polyak_sgd" else ["quadratic", "fixed_grads"]:
+        # polyak_sgd needs the loss: quadratic only; a zero start: fixed_grads only
+        problems = ["quadratic"] if name == "polyak_sgd" else ["quadratic", "fixed_grads"]
+        for problem in ["fixed_grads"] if variant == "zero_init" else problems:
             init, grads, grad, steps = vector_problem(problem)
+            if variant == "zero_init":
+                init = [0.0] * len(init)
             x = jnp.array(init, dtype=jnp.float64)
             value = quadratic_loss if name == "polyak_sgd" else None
             traj = trajectory(fn(**hyper), x, grad, steps, value=value)
