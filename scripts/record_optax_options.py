@@ -116,6 +116,9 @@ RULES = {
     "rmsprop_bias": ("optax_rmsprop_bias_options.json", {
         "bias_correction": dict(learning_rate=0.01, bias_correction=True, decay=0.8, initial_scale=0.5),
         "bias_correction_momentum": dict(learning_rate=0.01, bias_correction=True, momentum=0.9),
+        # eps large enough that the first step's var = s_hat - m_hat^2 (0 up to roundings) is not
+        # amplified by the square root
+        "bias_correction_centered": dict(learning_rate=0.01, bias_correction=True, centered=True, eps=1.0),
     }),
 }
 
