@@ -136,7 +136,8 @@ fn rprop_sgd_sparse_adam_getters_return_what_was_set() {
 
 /// `second_moment` (what `SpikeAnnealing` reads) is the rule's running average of squared
 /// gradients: none before the first step, and after one step from zero state the first term of
-/// each rule's average (torch's and optax's `exp_avg_sq`, `square_avg`, `sum`, `nu`).
+/// each rule's average (torch's and optax's `exp_avg_sq`, `square_avg`, `sum`, `nu`), for
+/// SparseAdam in the rows the step touched.
 #[test]
 fn second_moment_is_the_squared_gradient_average() {
     let g = [0.5, -2.0, 3.0];
@@ -152,6 +153,14 @@ fn second_moment_is_the_squared_gradient_average() {
         ("Adadelta", Box::new(Adadelta::new(0.1).rho(0.8)), sq(1.0 - 0.8, 0.0)),
         ("Adagrad", Box::new(Adagrad::new(0.1).initial_accumulator_value(0.25)), sq(1.0, 0.25)),
     ];
+    // SparseAdam: the touched rows' first term, zero in the others
+    let mut sparse = SparseAdam::new(0.1_f64).betas(0.9, 0.99).shape(&[4, 3]);
+    assert!(sparse.second_moment().is_none());
+    sparse.step_rows(&mut [1.0; 12], &[2], &g).unwrap();
+    let mut want = [0.0; 12];
+    want[6..9].copy_from_slice(&sq(1.0 - 0.99, 0.0));
+    let v = sparse.second_moment().unwrap();
+    assert!(v.len() == 12 && v.iter().zip(&want).all(|(v, w)| (v - w).abs() <= 1e-15 * w), "SparseAdam: {v:?}");
     for (name, mut opt, want) in rules {
         assert!(opt.second_moment().is_none(), "{name}: before the first step");
         opt.step(&mut [1.0, 1.0, 1.0], &g).unwrap();
