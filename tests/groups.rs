@@ -378,6 +378,11 @@ fn different_rules_in_different_groups_and_a_rule_of_your_own() {
     assert_eq!(layout.view(&params, "b").unwrap(), &[0.9; 2]);
     assert_eq!(opt.rule("emb").unwrap().steps(), 1);
     assert_eq!(opt.groups(), 3);
+    assert_eq!(
+        (opt.group_tensors(0), opt.group_tensors(2)),
+        (Some(&["emb".to_string()][..]), Some(&["b".to_string()][..]))
+    );
+    assert_eq!(opt.group_tensors(3), None);
     assert_eq!(Optimizer::momentum(&opt), None); // group 0 (the custom rule) has none
     assert_eq!(opt.group_momentum(2), Some(0.9));
     opt.set_learning_rate(0.25);
