@@ -510,7 +510,9 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
 ///   the first's while the slope is still steep, which brackets only from the third trial on
 ///   (`ls_iter > 1`);
 /// - `10x + 10x²` from 0 with `tolerance_change` 0.5: the zoom goes on over a bracket whose width
-///   times `max|d|` is 1 (the width alone, 0.1, would stop it).
+///   times `max|d|` is 1 (the width alone, 0.1, would stop it);
+/// - `-2x + 0.5x³ + 2 sin 5x` from 1: the first trial rises above the Armijo line while the
+///   slope there is still negative, and brackets at once.
 ///
 /// Each point moves by less than 1e-12 when every loss and gradient changes by 1e-15 (the script
 /// checks it). (Gaps found by mutation testing: `0.01 *` → `0.01 +` and `bmax - eps` →
@@ -518,7 +520,7 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
 #[test]
 fn strong_wolfe_trial_points_match_torch() {
     type Problem = (fn(f64) -> (f64, f64), f64, usize, f64, &'static [f64]);
-    let problems: [Problem; 6] = [
+    let problems: [Problem; 7] = [
         (
             |x| (-x + 1.5 * x * x - x * x * x + 0.02 * x.powi(4), -1.0 + 3.0 * x - 3.0 * x * x + 0.08 * x.powi(3)),
             0.0,
@@ -596,6 +598,13 @@ fn strong_wolfe_trial_points_match_torch() {
             ],
         ),
         (|x| (10.0 * x + 10.0 * x * x, 10.0 + 20.0 * x), 0.0, 100, 0.5, &[0.0, -1.0, -0.5]),
+        (
+            |x| (-2.0 * x + 0.5 * x * x * x + 2.0 * (5.0 * x).sin(), -2.0 + 1.5 * x * x + 10.0 * (5.0 * x).cos()),
+            1.0,
+            100,
+            1e-9,
+            &[1.0, 1.618071596685442e-17, 0.9457330407255813, 0.9552294648560709, 0.9551187489060644],
+        ),
     ];
     // each problem as recorded, and maximized on its negated loss (torch evaluates the same
     // points: the script checks it)
