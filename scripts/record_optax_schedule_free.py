@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from recording import PATTERNS, cut, grads_perturbed, save, update_perturbed, vector_problem
+from recording import PATTERNS, cut_pair, grads_perturbed, save, update_perturbed, vector_problem
 
 RULES = {
     "schedule_free_adamw": ({"quadratic": 0.05, "fixed_grads": 0.01}, {
@@ -52,11 +52,7 @@ def main():
                 init, grads, grad, steps = vector_problem(problem)
                 x = jnp.array(init, dtype=jnp.float64)
                 ys, xs = trajectories(fn(**hyper), x, grad, steps)
-                moved = []
-                for p in PATTERNS:
-                    my, mx = trajectories(fn(**hyper), x, grad, steps, p)
-                    moved.append([a + b for a, b in zip(my, mx)])
-                keep, worst = cut([a + b for a, b in zip(ys, xs)], moved)
+                keep, worst = cut_pair((ys, xs), [trajectories(fn(**hyper), x, grad, steps, p) for p in PATTERNS])
                 cid = f"optax.contrib.{name}-{variant}-{problem}"
                 print(cid, "keeps", keep, "of", steps, f"sensitivity {worst:.1e}")
                 if keep < 10:

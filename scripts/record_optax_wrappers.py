@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from recording import PATTERNS, cut, grads_perturbed, save, trajectory, update_perturbed, vector_problem
+from recording import PATTERNS, cut, cut_pair, grads_perturbed, save, trajectory, update_perturbed, vector_problem
 
 INNER = {"optax.adam": dict(learning_rate=0.05), "optax.sgd": dict(learning_rate=0.009, momentum=0.9)}
 
@@ -70,11 +70,8 @@ def main():
             _, hyper, resolved = inner(fast_name)
             make = lambda: optax.lookahead(inner(fast_name)[0], sync_period=5, slow_step_size=0.5, reset_state=True)
             fast, slow = lookahead_trajectories(make(), x, grad, steps)
-            moved = []
-            for p in PATTERNS:
-                f2, s2 = lookahead_trajectories(make(), x, grad, steps, p)
-                moved.append([a + b for a, b in zip(f2, s2)])
-            keep, worst = cut([a + b for a, b in zip(fast, slow)], moved)
+            moved = [lookahead_trajectories(make(), x, grad, steps, p) for p in PATTERNS]
+            keep, worst = cut_pair((fast, slow), moved)
             cid = f"optax.lookahead-{fast_name.split('.')[1]}_k5_reset-{problem}"
             print(cid, "keeps", keep, "of", steps, f"sensitivity {worst:.1e}")
             if keep < 10:

@@ -17,7 +17,7 @@ import io
 import numpy as np
 import schedulefree
 import torch
-from recording import PATTERNS, cut, grads_perturbed, save, vector_problem
+from recording import PATTERNS, cut_pair, grads_perturbed, save, vector_problem
 
 torch.set_default_dtype(torch.float64)
 
@@ -74,12 +74,8 @@ def main():
                     init, grads, grad, steps = vector_problem(problem)
                     hyper = dict(hyper, lr=LR[family][problem])
                     ys, xs, resolved = trajectories(cls, hyper, init, grad, steps)
-                    both = [y + x for y, x in zip(ys, xs)]
-                    moved = []
-                    for pattern in (p for p in PATTERNS if p.startswith("grad")):
-                        my, mx, _ = trajectories(cls, hyper, init, grad, steps, pattern)
-                        moved.append([y + x for y, x in zip(my, mx)])
-                    keep, worst = cut(both, moved)
+                    moved = [trajectories(cls, hyper, init, grad, steps, p)[:2] for p in PATTERNS if p.startswith("grad")]
+                    keep, worst = cut_pair((ys, xs), moved)
                     cid = f"{name}-{variant}-{problem}"
                     print(cid, "keeps", keep, "of", steps, f"sensitivity {worst:.1e}")
                     if keep < 10:

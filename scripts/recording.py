@@ -55,6 +55,15 @@ def cut(traj, perturbed):
     return len(traj), worst
 
 
+def cut_pair(pair, perturbed):
+    """`cut` of two trajectories recorded together (train and evaluation points, fast and slow
+    weights): a row moves when either of its halves does. `pair` and each of `perturbed` are
+    `(first, second)` lists of rows."""
+    def join(p):
+        return [a + b for a, b in zip(*p)]
+    return cut(join(pair), [join(p) for p in perturbed])
+
+
 def vector_problem(problem):
     """(init, the recorded gradients or None, grad(k, x), steps) of `quadratic` or `fixed_grads`
     (whose gradients come from the shared Prodigy recording)."""
