@@ -649,6 +649,11 @@ fn rmsprop_keeps_only_the_state_its_options_need() {
         (RmsProp::new(0.01_f64).momentum(0.9), 0, n),
         (RmsProp::new(0.01_f64).centered(true), n, 0),
         (RmsProp::new(0.01_f64).centered(true).momentum(0.9), n, n),
+        // optax's form too: `momentum=None` and 0 keep no trace
+        (RmsProp::new(0.01_f64).form(Form::Optax), 0, 0),
+        (RmsProp::new(0.01_f64).form(Form::Optax).momentum(0.0), 0, 0),
+        (RmsProp::new(0.01_f64).form(Form::Optax).momentum(0.9), 0, n),
+        (RmsProp::new(0.01_f64).form(Form::Optax).centered(true).momentum(0.0), n, 0),
     ] {
         let mut opt = opt;
         opt.step(&mut vec![1.0; n], &vec![0.5; n]).unwrap();

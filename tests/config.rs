@@ -118,6 +118,20 @@ fn prodigy_getters_return_what_was_set_and_the_estimate_moves() {
     assert!(opt.get_estim_lr() > 1e-3, "{}", opt.get_estim_lr());
 }
 
+/// NAdam's `mu_product` is `mu_1 * ... * mu_t`, `mu_t = beta1 (1 - 0.5 * 0.96^(t psi))`.
+#[test]
+fn nadam_mu_product_is_the_product_of_the_momentum_schedule() {
+    let (beta1, psi) = (0.8, 0.1);
+    let mut opt = NAdam::new(0.01_f64).betas(beta1, 0.99).momentum_decay(psi);
+    assert_eq!(opt.mu_product(), 1.0);
+    let (mut p, mut expected) = ([0.5, -1.0], 1.0);
+    for t in 1..=4 {
+        opt.step(&mut p, &[0.3, 0.2]).unwrap();
+        expected *= beta1 * (1.0 - 0.5 * 0.96_f64.powf(t as f64 * psi));
+        assert!((opt.mu_product() - expected).abs() <= 1e-15 * expected, "{} {expected}", opt.mu_product());
+    }
+}
+
 #[test]
 fn rprop_sgd_sparse_adam_getters_return_what_was_set() {
     let rprop = Rprop::new(0.1_f64).etas(0.25, 1.5).step_sizes(1e-4, 2.5);

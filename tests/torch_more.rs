@@ -402,6 +402,9 @@ fn muon_takes_matrices_only_and_works_in_f32_and_in_groups() {
     assert!(matches!(e, Error::InvalidHyperparameter { name: "shape", .. }), "{e}");
     assert_eq!(Muon::new(0.02_f64).step(&mut p, &[0.1; 6]), Err(Error::MissingShape { rule: "Muon" }));
     assert!(matches!(Muon::new(0.02_f64).shape(&[2, 2]).step(&mut p, &[0.1; 6]), Err(Error::ShapeMismatch { .. })));
+    // the error gives the length the shape needs, m * n
+    let e = Muon::new(0.02_f64).shape(&[2, 4]).step(&mut p, &[0.1; 6]).unwrap_err();
+    assert_eq!(e, Error::ShapeMismatch { what: "params (m * n of the shape)", expected: 8, found: 6 });
     assert_eq!(p, vec![0.5; 6]);
     // f32 (sgemm) agrees with f64 (dgemm) to f32 precision, and the generic fallback runs too
     let g: Vec<f64> = (0..24).map(|i| ((i * 7 % 11) as f64 - 5.0) * 0.1).collect();
