@@ -166,6 +166,8 @@ fn second_moment_is_the_squared_gradient_average() {
         ("RmsProp", Box::new(RmsProp::new(0.1).alpha(0.9)), sq(1.0 - 0.9, 0.0)),
         ("Adadelta", Box::new(Adadelta::new(0.1).rho(0.8)), sq(1.0 - 0.8, 0.0)),
         ("Adagrad", Box::new(Adagrad::new(0.1).initial_accumulator_value(0.25)), sq(1.0, 0.25)),
+        // optax 0.2.8's belief: the residual against the new mean, g - (1 - beta1) g = beta1 g
+        ("AdaBelief", Box::new(AdaBelief::new(0.1).betas(0.9, 0.99).eps_root(0.0)), sq((1.0 - 0.99) * 0.81, 0.0)),
     ];
     // SparseAdam: the touched rows' first term, zero in the others
     let mut sparse = SparseAdam::new(0.1_f64).betas(0.9, 0.99).shape(&[4, 3]);

@@ -479,6 +479,39 @@ fn lbfgs_stops_when_the_loss_stops_changing() {
     assert_eq!(x, [1.0 + 1e-9 * -0.01]);
 }
 
+/// LBFGS's two other stop tests, on a closure whose gradient is always (1, 1): without history
+/// (`y = 0`, so no pair is kept) each direction is `d = -g`, the first step `t = min(1, 1/|g|_1) lr`
+/// and every later one `t = lr`, so the iterations taken show in the point.
+/// - A loss that never changes, with `tolerance_change` 0: torch's `abs(loss - prev_loss) <
+///   tolerance_change` is `0 < 0`, false, so all `max_iter` iterations run (and the closure is
+///   called 5 times: the last iteration does not evaluate it).
+/// - A loss that falls by 1 a call, with `tolerance_change` 0.3 and lr 0.5: the first step is
+///   `max|d t| = 0.25 <= 0.3`, so torch stops after it (with `t = 0.25`, `d / t` would be 4).
+///
+/// torch 2.15 gives these points and counts.
+#[test]
+fn lbfgs_stops_on_the_step_not_on_a_loss_tie() {
+    let flat = |_: &[f64], g: &mut [f64]| {
+        g.fill(1.0);
+        1.0
+    };
+    let mut opt = Lbfgs::new(1.0_f64).max_iter(5).tolerance_grad(0.0).tolerance_change(0.0);
+    let mut x = vec![0.0, 0.0];
+    opt.step(&mut x, flat).unwrap();
+    assert_eq!((x.clone(), opt.n_iters(), opt.func_evals()), (vec![-4.5, -4.5], 5, 5));
+
+    let calls = std::cell::Cell::new(0.0);
+    let falling = |_: &[f64], g: &mut [f64]| {
+        calls.set(calls.get() + 1.0);
+        g.fill(1.0);
+        10.0 - calls.get()
+    };
+    let mut opt = Lbfgs::new(0.5_f64).max_iter(5).tolerance_grad(0.0).tolerance_change(0.3);
+    let mut x = vec![0.0, 0.0];
+    opt.step(&mut x, falling).unwrap();
+    assert_eq!((x, opt.n_iters(), opt.func_evals()), (vec![-0.25, -0.25], 1, 2));
+}
+
 /// The strong-Wolfe search extrapolates by at most 10x the last step (torch's
 /// `max_step = t * 10` bound of `_cubic_interpolate`): on `f(x) = 0.0005 (x - 100)^2` from 0 the
 /// first trial (t = 1) is far short of the minimum, the cubic points at t = 1000, and the bound
