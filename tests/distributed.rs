@@ -475,11 +475,14 @@ fn a_sharded_checkpoint_resumes_on_another_number_of_ranks() {
             let mut opt = ZeroSharded::new(model(), comm).unwrap();
             let cps = texts.iter().map(|t| serde_json::from_str::<ShardCheckpoint<f64>>(t).unwrap());
             opt.resume(cps).unwrap();
+            // the step count resumes too, the wrapper's and its shard's
+            assert_eq!((opt.steps(), opt.pieces().steps()), (5, 5));
             let mut p = p5.clone();
             for step in 5..9 {
                 let g = grad(&p, r, step);
                 opt.step(&mut p, &g).unwrap();
             }
+            assert_eq!((opt.steps(), opt.pieces().steps()), (9, 9));
             p
         });
         let mut reference = model();
