@@ -405,10 +405,17 @@ fn a_rule_without_momentum_says_so_and_its_eval_point_is_its_params() {
 
 /// `reset` forgets everything a step learned: stepping after a reset is stepping a fresh copy,
 /// for every rule and matrix rule (Muon's and OptimisticGd's `clear` were untested: found by
-/// mutation testing).
+/// mutation testing), and for SGD whose buffer does not start as the first gradient (optax's
+/// form, an initial buffer), where a buffer left behind would show (`Sgd::clear` emptied survived).
 #[test]
 fn a_reset_rule_steps_as_a_fresh_one() {
-    let fresh = || all_rules().into_iter().chain(matrix_rules());
+    let restarting = || -> Vec<(&'static str, Box<dyn Probe>)> {
+        vec![
+            ("Sgd, initial buffer", Box::new(Sgd::new(0.1).momentum(0.9).initial_buffer(0.0))),
+            ("Sgd, optax", Box::new(Sgd::new(0.1).form(Form::Optax).momentum(0.9))),
+        ]
+    };
+    let fresh = || all_rules().into_iter().chain(matrix_rules()).chain(restarting());
     for ((name, mut used), (_, mut new)) in fresh().zip(fresh()) {
         let mut p = vec![1.0, -2.0, 0.5, 3.0];
         // large and against the later gradients' signs, so that a state left behind shows even
