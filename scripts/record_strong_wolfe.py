@@ -35,6 +35,10 @@ PROBLEMS = {
     # -2x + 0.5x^3 + 2 sin(5x) from 1: the first trial rises above the Armijo line while the
     # slope there is still negative: it brackets at once (`f_new > f + c1 t gtd`).
     "armijo": (lambda x: -2 * x + 0.5 * x**3 + 2 * torch.sin(5 * x), 1.0, 100, 1e-9),
+    # -3x + 0.2x^2 + 0.2x^3 + sin(8x) from 1: the zoom's first trial is above the Armijo line's
+    # test but not below the bracket's low end (`f_new >= bracket_f[low_pos]` alone), so it
+    # becomes the bracket's high end.
+    "not_lower": (lambda x: -3 * x + 0.2 * x**2 + 0.2 * x**3 + torch.sin(8 * x), 1.0, 100, 1e-9),
 }
 
 

@@ -532,7 +532,7 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
     assert_eq!(seen[..3], [0.0, 0.1, 1.0], "{seen:?}");
 }
 
-/// Every point torch's L-BFGS evaluates (`max_iter` 3, strong Wolfe) on two 1-D problems whose
+/// Every point torch's L-BFGS evaluates (`max_iter` 3, strong Wolfe) on eight 1-D problems whose
 /// line search takes branches no recorded trajectory takes, recorded from torch 2.15.0 by
 /// `scripts/record_strong_wolfe.py`:
 /// - `-x + 1.5x² - x³ + 0.02x⁴` from 0, `max_eval` 5: at t = 1 the cubic has no minimizer, so the
@@ -548,7 +548,9 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
 /// - `10x + 10x²` from 0 with `tolerance_change` 0.5: the zoom goes on over a bracket whose width
 ///   times `max|d|` is 1 (the width alone, 0.1, would stop it);
 /// - `-2x + 0.5x³ + 2 sin 5x` from 1: the first trial rises above the Armijo line while the
-///   slope there is still negative, and brackets at once.
+///   slope there is still negative, and brackets at once;
+/// - `-3x + 0.2x² + 0.2x³ + sin 8x` from 1: the zoom's first trial passes the Armijo test but is
+///   not below the bracket's low end, which alone makes it the bracket's high end.
 ///
 /// Each point moves by less than 1e-12 when every loss and gradient changes by 1e-15 (the script
 /// checks it). (Gaps found by mutation testing: `0.01 *` → `0.01 +` and `bmax - eps` →
@@ -556,7 +558,7 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
 #[test]
 fn strong_wolfe_trial_points_match_torch() {
     type Problem = (fn(f64) -> (f64, f64), f64, usize, f64, &'static [f64]);
-    let problems: [Problem; 7] = [
+    let problems: [Problem; 8] = [
         (
             |x| (-x + 1.5 * x * x - x * x * x + 0.02 * x.powi(4), -1.0 + 3.0 * x - 3.0 * x * x + 0.08 * x.powi(3)),
             0.0,
@@ -640,6 +642,26 @@ fn strong_wolfe_trial_points_match_torch() {
             100,
             1e-9,
             &[1.0, 1.618071596685442e-17, 0.9457330407255813, 0.9552294648560709, 0.9551187489060644],
+        ),
+        (
+            |x| {
+                let f = -3.0 * x + 0.2 * x * x + 0.2 * x * x * x + (8.0 * x).sin();
+                (f, -3.0 + 0.4 * x + 0.6 * x * x + 8.0 * (8.0 * x).cos())
+            },
+            1.0,
+            100,
+            1e-9,
+            &[
+                1.0,
+                2.0,
+                6.505,
+                2.741552251544385,
+                2.12895932042908,
+                3.008521675975127,
+                2.377886956818659,
+                2.1465119216358577,
+                2.1499797770461644,
+            ],
         ),
     ];
     // each problem as recorded, and maximized on its negated loss (torch evaluates the same
