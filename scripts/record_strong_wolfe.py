@@ -29,9 +29,10 @@ PROBLEMS = {
     # below the first's while the slope there is still steep and negative; that brackets only
     # from the third trial on (`ls_iter > 1`), so the search extrapolates once more.
     "rises": (lambda x: 2 * x - 0.1 * x**2 - 0.1 * x**3 + torch.sin(15 * x), 0.5, 100, 1e-9),
-    # 10x + 10x^2 from 0 with tolerance_change 0.5: the first trial brackets [0, 0.1] (in t) along
-    # d = -10; the zoom goes on, as the bracket's width times max|d| is 1, not below 0.5.
-    "wide": (lambda x: 10 * x + 10 * x**2, 0.0, 100, 0.5),
+    # 10x + 10x^2 from 0 with tolerance_change 2: the first trial brackets [0, 0.1] (in t) along
+    # d = -10; torch's step passes the line search no tolerance_change (it keeps _strong_wolfe's
+    # 1e-9), so the zoom goes on though the bracket's width times max|d|, 1, is below 2.
+    "wide": (lambda x: 10 * x + 10 * x**2, 0.0, 100, 2.0),
     # -2x + 0.5x^3 + 2 sin(5x) from 1: the first trial rises above the Armijo line while the
     # slope there is still negative: it brackets at once (`f_new > f + c1 t gtd`).
     "armijo": (lambda x: -2 * x + 0.5 * x**3 + 2 * torch.sin(5 * x), 1.0, 100, 1e-9),

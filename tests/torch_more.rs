@@ -545,8 +545,9 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
 /// - `2x - 0.1x² - 0.1x³ + sin 15x` from 0.5: the second extrapolation trial's loss is not below
 ///   the first's while the slope is still steep, which brackets only from the third trial on
 ///   (`ls_iter > 1`);
-/// - `10x + 10x²` from 0 with `tolerance_change` 0.5: the zoom goes on over a bracket whose width
-///   times `max|d|` is 1 (the width alone, 0.1, would stop it);
+/// - `10x + 10x²` from 0 with `tolerance_change` 2: the zoom goes on over a bracket whose width
+///   times `max|d|` is 1, as torch's step passes the line search no `tolerance_change` (it keeps
+///   `_strong_wolfe`'s 1e-9; gradus passed its own until this test);
 /// - `-2x + 0.5x³ + 2 sin 5x` from 1: the first trial rises above the Armijo line while the
 ///   slope there is still negative, and brackets at once;
 /// - `-3x + 0.2x² + 0.2x³ + sin 8x` from 1: the zoom's first trial passes the Armijo test but is
@@ -635,7 +636,7 @@ fn strong_wolfe_trial_points_match_torch() {
                 -5.109522249240612,
             ],
         ),
-        (|x| (10.0 * x + 10.0 * x * x, 10.0 + 20.0 * x), 0.0, 100, 0.5, &[0.0, -1.0, -0.5]),
+        (|x| (10.0 * x + 10.0 * x * x, 10.0 + 20.0 * x), 0.0, 100, 2.0, &[0.0, -1.0, -0.5]),
         (
             |x| (-2.0 * x + 0.5 * x * x * x + 2.0 * (5.0 * x).sin(), -2.0 + 1.5 * x * x + 10.0 * (5.0 * x).cos()),
             1.0,

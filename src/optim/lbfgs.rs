@@ -65,7 +65,7 @@ impl<T> Default for State<T> {
 ///             d = two-loop recursion of -g over the history, scaled by H
 /// t = first iteration ever ? min(1, 1/sum|g|) * lr : lr
 /// stop if g.d > -tolerance_change
-/// strong Wolfe: t, loss, g = line search along d (at most max_eval - evaluations so far); p = p + t*d
+/// strong Wolfe: t, loss, g = line search along d (max_eval - evals so far, tolerance 1e-9); p = p + t*d
 /// none:         p = p + t*d; re-evaluate (not after the last iteration)
 /// stop on max_iter, max_eval, max|g| <= tolerance_grad, max|d*t| <= tolerance_change,
 ///         |loss - prev_loss| < tolerance_change
@@ -165,7 +165,7 @@ impl<T: Float> Lbfgs<T> {
         self
     }
 
-    /// Stop when the loss or the parameters change by less (default 1e-9).
+    /// Stop when the loss or the parameters change by less (default 1e-9); the line search keeps 1e-9, as torch.
     ///
     /// ```
     /// let opt = gradus::Lbfgs::<f64>::new(1.0).tolerance_change(1e-12);
@@ -500,7 +500,7 @@ impl<T: Float> Lbfgs<T> {
                 Some(LineSearch::StrongWolfe) => {
                     copy_into(&mut w.x_init, params);
                     let max_ls = max_eval as i64 - current_evals as i64;
-                    let search = Search { x: &w.x_init, d: &st.d, f: loss, gtd, tolerance_change: tol_change, max_ls };
+                    let search = Search { x: &w.x_init, d: &st.d, f: loss, gtd, tolerance_change: 1e-9, max_ls };
                     let (f_new, t, evals) = strong_wolfe(eval, params, &search, st.t, &mut w.g, &mut w.ls)?;
                     loss = f_new;
                     st.t = t;
@@ -606,7 +606,7 @@ impl<T> Default for LineSearchWork<T> {
 }
 
 /// What the line search searches along: from `x` along `d`, with the loss `f` and directional
-/// derivative `gtd` there.
+/// derivative `gtd` there; `tolerance_change` is torch's `_strong_wolfe` default, which its step never sets.
 struct Search<'a, T> {
     x: &'a [T],
     d: &'a [T],
