@@ -33,10 +33,11 @@ CASES = {
     "armijo_extrapolation": (dict(lr=1.0, max_iter=1, max_eval=20, line_search_fn="strong_wolfe"),
                              lambda x, n: (1.0, 1.0) if n == 0 else (armijo_line(x), -0.5) if n == 1 else (2.0, 1.0),
                              "if f_new > (f + c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev):"),
-    # strong Wolfe, g = 10 at 0: t = 0.1, the first trial brackets [0, 0.1], and the bracket's
-    # width times max|d| is 0.1 * 10 = 1.0, torch's `< tolerance_change` (1.0) false: it zooms.
-    "width": (dict(lr=1.0, max_iter=1, max_eval=20, line_search_fn="strong_wolfe", tolerance_change=1.0),
-              lambda x, n: (0.0, 10.0) if n == 0 else (5.0 + x, 10.0 + x),
+    # strong Wolfe, lr 1e-9, g = 2 at 0: t = lr / 2, the first trial brackets [0, t], and the
+    # bracket's width times max|d| is lr / 2 * 2 = 1e-9, the search's own tolerance (its default:
+    # torch's step passes none), so `< tolerance_change` is false and the zoom goes on.
+    "width": (dict(lr=1e-9, max_iter=1, max_eval=20, line_search_fn="strong_wolfe"),
+              lambda x, n: (0.0, 2.0) if n == 0 else (5.0 + x, 2.0 + x),
               "if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:"),
     # strong Wolfe, the first trial (t = 1) brackets [0, 1]; the zoom's trial lands on the Armijo
     # line, below the bracket's low end, with a flat enough slope: torch stops there.

@@ -512,6 +512,74 @@ fn lbfgs_stops_on_the_step_not_on_a_loss_tie() {
     assert_eq!((x, opt.n_iters(), opt.func_evals()), (vec![-0.25, -0.25], 1, 2));
 }
 
+/// L-BFGS's comparisons at exact ties, on scripted 1-D closures (each call's loss and gradient
+/// chosen so that both sides of one comparison are the same float, formed by the same operations
+/// in torch and here), against torch 2.15.0 (`scripts/record_lbfgs_ties.py`, which also checks
+/// that the comparison turned the other way calls the closure elsewhere):
+/// - `ys > 1e-10` with `ys = 1e-10` exactly (lr `1e-10 * 2^30`, `y = -2^-30`): no curvature pair;
+/// - the extrapolation's Armijo test `f_new > f + c1 t gtd` with the first trial on the line and
+///   a flat enough slope: the search ends there;
+/// - the zoom's stop `width * max|d| < 1e-9` with the product exactly 1e-9 (lr 1e-9, g = 2): the
+///   zoom goes on;
+/// - the zoom's Armijo test with its trial on the line, below the bracket's low end: it stops.
+#[test]
+fn lbfgs_ties_resolve_as_torch() {
+    // f + c1 t gtd from f = 1, gtd = -1, at x = -t
+    let armijo_line = |x: f64| 1.0 + 1e-4 * -x * -1.0;
+    type Script = Box<dyn Fn(f64, usize) -> (f64, f64)>;
+    let strong_wolfe = |lr: f64| Lbfgs::new(lr).max_iter(1).max_eval(20).line_search_fn(Some(LineSearch::StrongWolfe));
+    let cases: Vec<(&str, Lbfgs<f64>, Script, &[f64])> = vec![
+        (
+            "curvature",
+            Lbfgs::new(1e-10 * 2f64.powi(30)).max_iter(3),
+            Box::new(|_, n| [(1.0, 1.0), (0.5, 1.0 - 2f64.powi(-30)), (0.25, 0.5), (0.125, 0.25)][n]),
+            &[0.0, -0.1073741824, -0.2147483647, -0.2147483647],
+        ),
+        (
+            "armijo_extrapolation",
+            strong_wolfe(1.0),
+            Box::new(move |x, n| match n {
+                0 => (1.0, 1.0),
+                1 => (armijo_line(x), -0.5),
+                _ => (2.0, 1.0),
+            }),
+            &[0.0, -1.0, -1.0],
+        ),
+        (
+            "width",
+            strong_wolfe(1e-9),
+            Box::new(|x, n| if n == 0 { (0.0, 2.0) } else { (5.0 + x, 2.0 + x) }),
+            &[0.0, -1e-09, -6.666662146871127e-20, 0.0],
+        ),
+        (
+            "armijo_zoom",
+            strong_wolfe(1.0),
+            Box::new(move |x, n| match n {
+                0 => (1.0, 1.0),
+                1 => (3.0, 1.0),
+                2 => (armijo_line(x), 0.5),
+                _ => (2.0, 1.0),
+            }),
+            &[0.0, -1.0, -0.05904144815590151, -0.05904144815590151],
+        ),
+    ];
+    for (name, opt, script, torch) in cases {
+        let mut x = vec![0.0];
+        let mut seen = Vec::new();
+        opt.tolerance_grad(0.0)
+            .step(&mut x, |x: &[f64], g: &mut [f64]| {
+                let (f, grad) = script(x[0], seen.len());
+                seen.push(x[0]);
+                g[0] = grad;
+                f
+            })
+            .unwrap();
+        seen.push(x[0]);
+        assert_eq!(seen.len(), torch.len(), "{name}: {seen:?}");
+        assert!(common::rel_err(&seen, torch) <= TOL, "{name}: {seen:?}");
+    }
+}
+
 /// The strong-Wolfe search extrapolates by at most 10x the last step (torch's
 /// `max_step = t * 10` bound of `_cubic_interpolate`): on `f(x) = 0.0005 (x - 100)^2` from 0 the
 /// first trial (t = 1) is far short of the minimum, the cubic points at t = 1000, and the bound
