@@ -243,6 +243,8 @@ fn every_invalid_hyperparameter_is_named() {
         ("beta1", 0.0, Box::new(ScheduleFreeAdamW::new(0.1).betas(0.0, 0.999))),
         ("momentum", 1.0, Box::new(ScheduleFreeSgd::new(0.1).momentum(1.0))),
         ("momentum", 0.0, Box::new(ScheduleFreeSgd::new(0.1).momentum(0.0))),
+        ("r", f64::NAN, Box::new(ScheduleFreeAdamW::new(0.1).r(f64::NAN))),
+        ("weight_lr_power", f64::INFINITY, Box::new(ScheduleFreeSgd::new(0.1).weight_lr_power(f64::INFINITY))),
     ];
     for (want, value, mut opt) in cases {
         let mut p = vec![1.0, 2.0, 3.0, 4.0];

@@ -221,6 +221,29 @@ fn bits(x: &[f64]) -> Vec<u64> {
     x.iter().map(|v| v.to_bits()).collect()
 }
 
+/// `reset` forgets what every group's steps learned: after it the model steps bit for bit as a
+/// fresh copy (a mutation survivor: `Groups::reset` emptied passed every other test).
+#[test]
+fn a_reset_model_steps_as_a_fresh_one() {
+    let (layout, mut used) = model();
+    let n = layout.len();
+    let mut p: Vec<f64> = (0..n).map(|i| 0.1 * i as f64 - 0.5).collect();
+    for k in 0..3 {
+        let g: Vec<f64> = (0..n).map(|i| ((i + k) as f64 * 0.7).cos() * 40.0).collect();
+        used.step(&mut p, &g).unwrap();
+    }
+    used.reset();
+    assert_eq!(used.steps(), 0);
+    let (_, mut fresh) = model();
+    let (mut a, mut b) = (vec![0.25; n], vec![0.25; n]);
+    for k in 0..3 {
+        let g: Vec<f64> = (0..n).map(|i| ((i * k) as f64 * 0.3).sin()).collect();
+        used.step(&mut a, &g).unwrap();
+        fresh.step(&mut b, &g).unwrap();
+        assert_eq!(bits(&a), bits(&b), "step {k}: a reset model steps differently from a fresh one");
+    }
+}
+
 /// `opt` after a failed step behaves bit for bit as `pristine` (the same optimizer before it).
 fn assert_untouched(opt: &mut Groups<f64>, mut pristine: Groups<f64>, params: &[f64], before: &[f64]) {
     assert_eq!(bits(params), bits(before), "parameters changed by a failed step");
