@@ -512,6 +512,30 @@ fn lbfgs_stops_on_the_step_not_on_a_loss_tie() {
     assert_eq!((x, opt.n_iters(), opt.func_evals()), (vec![-0.25, -0.25], 1, 2));
 }
 
+/// RAdam rectifies only when `rho_t > 5` (torch's test): with `beta2 = 0.8397685748659791`,
+/// `rho_6` is exactly 5.0 (as torch and this crate compute it: `powf` both), so step 6 takes the
+/// plain bias-corrected step and step 7 the first rectified one. torch 2.15.0, float64, lr 0.1,
+/// betas (0.9, beta2), gradients `(0.3 (k + 1), -0.2, 0.1 (-1)^k)` for steps k = 0..6.
+#[test]
+fn radam_at_rho_exactly_5_does_not_rectify() {
+    let torch = [
+        [0.97, -1.98, 0.49],
+        [0.9242105263157895, -1.96, 0.4905263157894737],
+        [0.8621072052825791, -1.94, 0.4871683822101379],
+        [0.7831685603276504, -1.92, 0.4876946979996116],
+        [0.6868771388727408, -1.9, 0.48565054767361227],
+        [0.5727206078915837, -1.88, 0.486176863463086],
+        [0.5366382227327859, -1.838651233541406, 0.4800102435643843],
+    ];
+    let mut opt = RAdam::new(0.1_f64).betas(0.9, 0.8397685748659791);
+    let mut p = [1.0, -2.0, 0.5];
+    for (k, want) in torch.iter().enumerate() {
+        let sign = if k % 2 == 0 { 1.0 } else { -1.0 };
+        opt.step(&mut p, &[0.3 * (k + 1) as f64, -0.2, 0.1 * sign]).unwrap();
+        assert!(common::rel_err(&p, want) <= TOL, "step {}: {p:?} vs {want:?}", k + 1);
+    }
+}
+
 /// L-BFGS's comparisons at exact ties, on scripted 1-D closures (each call's loss and gradient
 /// chosen so that both sides of one comparison are the same float, formed by the same operations
 /// in torch and here), against torch 2.15.0 (`scripts/record_lbfgs_ties.py`, which also checks
