@@ -536,6 +536,32 @@ fn radam_at_rho_exactly_5_does_not_rectify() {
     }
 }
 
+/// `Lbfgs::reset` forgets the history, the step length and the counts: the next `step` is a
+/// fresh optimizer's (a mutation survivor: `reset` emptied was caught by its doctest only).
+#[test]
+fn a_reset_lbfgs_steps_as_a_fresh_one() {
+    let rosenbrock = |p: &[f64], g: &mut [f64]| {
+        let (x, y) = (p[0], p[1]);
+        g[0] = -2.0 * (1.0 - x) - 400.0 * x * (y - x * x);
+        g[1] = 200.0 * (y - x * x);
+        (1.0 - x).powi(2) + 100.0 * (y - x * x).powi(2)
+    };
+    let new = || Lbfgs::new(1.0_f64).max_iter(4).line_search_fn(Some(LineSearch::StrongWolfe));
+    let mut used = new();
+    let mut p = vec![-1.2, 1.0];
+    used.step(&mut p, rosenbrock).unwrap();
+    used.step(&mut p, rosenbrock).unwrap();
+    used.reset();
+    assert_eq!((used.func_evals(), used.n_iters()), (0, 0));
+    let mut fresh = new();
+    let (mut a, mut b) = (vec![0.5, -0.5], vec![0.5, -0.5]);
+    for _ in 0..2 {
+        let (fa, fb) = (used.step(&mut a, rosenbrock).unwrap(), fresh.step(&mut b, rosenbrock).unwrap());
+        assert_eq!((fa.to_bits(), a.clone()), (fb.to_bits(), b.clone()));
+        assert_eq!((used.func_evals(), used.n_iters()), (fresh.func_evals(), fresh.n_iters()));
+    }
+}
+
 /// L-BFGS's comparisons at exact ties, on scripted 1-D closures (each call's loss and gradient
 /// chosen so that both sides of one comparison are the same float, formed by the same operations
 /// in torch and here), against torch 2.15.0 (`scripts/record_lbfgs_ties.py`, which also checks
