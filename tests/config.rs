@@ -212,3 +212,32 @@ fn the_trait_gives_the_schedule_free_evaluation_point() {
     Optimizer::eval_params(&adam, &y, &mut via_trait);
     assert_eq!(via_trait, y);
 }
+
+/// `Optimizer::set_shape` (what `Groups` calls with each tensor's shape) is the builder's
+/// `shape`: Adafactor factors a matrix it was told the shape of, SparseAdam steps rows of it.
+/// (Two mutation survivors: both `set_shape`s emptied were caught by a doctest only.)
+#[test]
+fn set_shape_through_the_trait_is_the_builders_shape() {
+    let g: Vec<f64> = (0..12).map(|i| (i as f64 * 0.9).sin()).collect();
+    let run = |mut opt: Adafactor<f64>| {
+        let mut p = vec![0.5; 12];
+        for _ in 0..3 {
+            opt.step(&mut p, &g).unwrap();
+        }
+        p
+    };
+    let mut told = Adafactor::new(0.1_f64);
+    Optimizer::set_shape(&mut told, &[4, 3]);
+    assert_eq!(told.get_shape(), Some(&[4, 3][..]));
+    let (told, built, flat) = (run(told), run(Adafactor::new(0.1).shape(&[4, 3])), run(Adafactor::new(0.1)));
+    assert_eq!(told, built);
+    assert_ne!(told, flat, "a factored matrix steps as the unfactored vector");
+
+    let mut sparse = SparseAdam::new(0.1_f64);
+    Optimizer::set_shape(&mut sparse, &[4, 3]);
+    let mut table = vec![1.0; 12];
+    sparse.step_rows(&mut table, &[2], &[0.5, -0.5, 0.5]).unwrap();
+    // row 2 moves by about lr against its gradient's sign (Adam's first step), the others not
+    assert!(table.iter().enumerate().all(|(i, &v)| (6..9).contains(&i) || v == 1.0), "{table:?}");
+    assert!(table[6..9].iter().zip([0.9, 1.1, 0.9]).all(|(v, w)| (v - w).abs() < 1e-6), "{table:?}");
+}
