@@ -40,6 +40,11 @@ PROBLEMS = {
     # test but not below the bracket's low end (`f_new >= bracket_f[low_pos]` alone), so it
     # becomes the bracket's high end.
     "not_lower": (lambda x: -3 * x + 0.2 * x**2 + 0.2 * x**3 + torch.sin(8 * x), 1.0, 100, 1e-9),
+    # a x + b x^2 + c x^3 + sin(2x) from 1 (coefficients from a random search): the zoom moves a
+    # trial near the end of a bracket whose lower end is not 0, so the distance to that end is
+    # not t itself.
+    "offset": (lambda x: 0.09267498312483102 * x + 0.6360798375510375 * x**2 - 0.07730046849569397 * x**3
+               + torch.sin(2 * x), 1.0, 100, 1e-9),
 }
 
 

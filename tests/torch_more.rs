@@ -650,7 +650,7 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
     assert_eq!(seen[..3], [0.0, 0.1, 1.0], "{seen:?}");
 }
 
-/// Every point torch's L-BFGS evaluates (`max_iter` 3, strong Wolfe) on eight 1-D problems whose
+/// Every point torch's L-BFGS evaluates (`max_iter` 3, strong Wolfe) on nine 1-D problems whose
 /// line search takes branches no recorded trajectory takes, recorded from torch 2.15.0 by
 /// `scripts/record_strong_wolfe.py`:
 /// - `-x + 1.5x² - x³ + 0.02x⁴` from 0, `max_eval` 5: at t = 1 the cubic has no minimizer, so the
@@ -669,7 +669,9 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
 /// - `-2x + 0.5x³ + 2 sin 5x` from 1: the first trial rises above the Armijo line while the
 ///   slope there is still negative, and brackets at once;
 /// - `-3x + 0.2x² + 0.2x³ + sin 8x` from 1: the zoom's first trial passes the Armijo test but is
-///   not below the bracket's low end, which alone makes it the bracket's high end.
+///   not below the bracket's low end, which alone makes it the bracket's high end;
+/// - `a x + b x² + c x³ + sin 2x` from 1 (coefficients from a random search): the zoom moves a
+///   trial near the end of a bracket whose lower end is not 0.
 ///
 /// Each point moves by less than 1e-12 when every loss and gradient changes by 1e-15 (the script
 /// checks it). (Gaps found by mutation testing: `0.01 *` → `0.01 +` and `bmax - eps` →
@@ -677,7 +679,7 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
 #[test]
 fn strong_wolfe_trial_points_match_torch() {
     type Problem = (fn(f64) -> (f64, f64), f64, usize, f64, &'static [f64]);
-    let problems: [Problem; 8] = [
+    let problems: [Problem; 9] = [
         (
             |x| (-x + 1.5 * x * x - x * x * x + 0.02 * x.powi(4), -1.0 + 3.0 * x - 3.0 * x * x + 0.08 * x.powi(3)),
             0.0,
@@ -780,6 +782,30 @@ fn strong_wolfe_trial_points_match_torch() {
                 2.377886956818659,
                 2.1465119216358577,
                 2.1499797770461644,
+            ],
+        ),
+        (
+            |x| {
+                let (a, b, c) = (0.09267498312483102, 0.6360798375510375, -0.07730046849569397);
+                (
+                    a * x + b * x * x + c * x * x * x + (2.0 * x).sin(),
+                    a + 2.0 * b * x + 3.0 * c * x * x + 2.0 * (2.0 * x).cos(),
+                )
+            },
+            1.0,
+            100,
+            1e-9,
+            &[
+                1.0,
+                0.6993604203544608,
+                0.6963540245580054,
+                -2.036459754419946,
+                -0.3893502789324784,
+                -0.5415396010951973,
+                -0.6910316164276721,
+                -0.5943685368887062,
+                -0.5958688870672783,
+                -0.5944222766180152,
             ],
         ),
     ];
