@@ -28,6 +28,11 @@ CASES = {
     "curvature": (dict(lr=1e-10 * 2.0**30, max_iter=3),
                   lambda x, n: [(1.0, 1.0), (0.5, 1.0 - 2.0**-30), (0.25, 0.5), (0.125, 0.25)][n],
                   "if ys > 1e-10:"),
+    # no line search, g = 1, tolerance_change 1: the first direction's gtd = -1, and torch's
+    # `gtd > -tolerance_change` is false: it steps (and then stops on max|d t| <= 1).
+    "descent": (dict(lr=1.0, max_iter=3, tolerance_change=1.0),
+                lambda x, n: (1.0 - n, 1.0),
+                "if gtd > -tolerance_change:"),
     # strong Wolfe, the first trial (t = 1) lands on the Armijo line with a flat enough slope:
     # torch's `f_new > f + c1 t gtd` is false, and the search ends there.
     "armijo_extrapolation": (dict(lr=1.0, max_iter=1, max_eval=20, line_search_fn="strong_wolfe"),

@@ -41,6 +41,7 @@ RULES = {
         "eps_outside": dict(learning_rate=0.01, eps_in_sqrt=False, eps=1e-3),
         "eps_outside_centered_bias": dict(learning_rate=0.01, eps_in_sqrt=False, centered=True, bias_correction=True),
         "eps_outside_nesterov": dict(learning_rate=0.001, eps_in_sqrt=False, momentum=0.9, nesterov=True),
+        "centered_momentum": dict(learning_rate=0.01, centered=True, momentum=0.9),
     }),
     "adabelief": ("optax_adabelief_options.json", {
         "eps_root": dict(learning_rate=0.05, eps_root=1e-3),

@@ -580,6 +580,24 @@ fn tampered_groups_and_wrappers_are_refused_field_by_field() {
     optimizer_tampering_is_refused("ApplyIfFinite", || ApplyIfFinite::new(Adam::new(0.05), 3), &x0, &[]);
 }
 
+/// A tensor's copy of its group's rule must step with the group's learning rate and momentum:
+/// a checkpoint with either one changed alone (to a valid value) is refused (a mutation survivor
+/// refused only when both changed).
+#[test]
+fn a_tensor_stepping_with_another_lr_or_momentum_than_its_group_is_refused() {
+    let layout = Layout::new().tensor("w", &[2]).tensor("b", &[1]);
+    let mut opt = Groups::<f64>::new(layout).group(&["w", "b"], Sgd::new(0.05).momentum(0.9));
+    opt.step(&mut [1.0, 2.0, 3.0], &[0.1, 0.2, 0.3]).unwrap();
+    let saved = serde_json::to_value(&opt).unwrap();
+    assert!(serde_json::from_value::<Groups<f64>>(saved.clone()).is_ok());
+    for (field, value) in [("/tensors/w/Sgd/common/lr", 0.07), ("/tensors/w/Sgd/momentum", 0.8)] {
+        let mut tampered = saved.clone();
+        *tampered.pointer_mut(field).unwrap_or_else(|| panic!("{field}")) = value.into();
+        let e = serde_json::from_value::<Groups<f64>>(tampered).unwrap_err().to_string();
+        assert!(e.contains("another learning rate or momentum"), "{field}: {e}");
+    }
+}
+
 #[test]
 fn tampered_rules_are_refused_field_by_field() {
     let x0 = [0.7, -1.3, 2.1, 0.05, -0.4];

@@ -168,6 +168,7 @@ fn second_moment_is_the_squared_gradient_average() {
         ("Adagrad", Box::new(Adagrad::new(0.1).initial_accumulator_value(0.25)), sq(1.0, 0.25)),
         // optax 0.2.8's belief: the residual against the new mean, g - (1 - beta1) g = beta1 g
         ("AdaBelief", Box::new(AdaBelief::new(0.1).betas(0.9, 0.99).eps_root(0.0)), sq((1.0 - 0.99) * 0.81, 0.0)),
+        ("ScheduleFreeAdamW", Box::new(ScheduleFreeAdamW::new(0.1).betas(0.9, 0.99)), sq(1.0 - 0.99, 0.0)),
     ];
     // SparseAdam: the touched rows' first term, zero in the others
     let mut sparse = SparseAdam::new(0.1_f64).betas(0.9, 0.99).shape(&[4, 3]);
@@ -240,4 +241,12 @@ fn set_shape_through_the_trait_is_the_builders_shape() {
     // row 2 moves by about lr against its gradient's sign (Adam's first step), the others not
     assert!(table.iter().enumerate().all(|(i, &v)| (6..9).contains(&i) || v == 1.0), "{table:?}");
     assert!(table[6..9].iter().zip([0.9, 1.1, 0.9]).all(|(v, w)| (v - w).abs() < 1e-6), "{table:?}");
+}
+
+/// `Debug` shows L-BFGS's settings and state, and its workspace (scratch buffers, no state) as
+/// `Work(..)` (a mutation survivor: that `fmt` emptied).
+#[test]
+fn lbfgs_debug_elides_only_the_workspace() {
+    let shown = format!("{:?}", Lbfgs::new(0.5_f64).history_size(7));
+    assert!(shown.contains("history_size: 7") && shown.contains("work: Work(..)"), "{shown}");
 }

@@ -567,6 +567,7 @@ fn a_reset_lbfgs_steps_as_a_fresh_one() {
 /// in torch and here), against torch 2.15.0 (`scripts/record_lbfgs_ties.py`, which also checks
 /// that the comparison turned the other way calls the closure elsewhere):
 /// - `ys > 1e-10` with `ys = 1e-10` exactly (lr `1e-10 * 2^30`, `y = -2^-30`): no curvature pair;
+/// - `gtd > -tolerance_change` with `gtd = -1` and `tolerance_change` 1: the step is taken;
 /// - the extrapolation's Armijo test `f_new > f + c1 t gtd` with the first trial on the line and
 ///   a flat enough slope: the search ends there;
 /// - the zoom's stop `width * max|d| < 1e-9` with the product exactly 1e-9 (lr 1e-9, g = 2): the
@@ -584,6 +585,12 @@ fn lbfgs_ties_resolve_as_torch() {
             Lbfgs::new(1e-10 * 2f64.powi(30)).max_iter(3),
             Box::new(|_, n| [(1.0, 1.0), (0.5, 1.0 - 2f64.powi(-30)), (0.25, 0.5), (0.125, 0.25)][n]),
             &[0.0, -0.1073741824, -0.2147483647, -0.2147483647],
+        ),
+        (
+            "descent",
+            Lbfgs::new(1.0).max_iter(3).tolerance_change(1.0),
+            Box::new(|_, n| (1.0 - n as f64, 1.0)),
+            &[0.0, -1.0, -1.0],
         ),
         (
             "armijo_extrapolation",
