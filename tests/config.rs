@@ -250,3 +250,20 @@ fn lbfgs_debug_elides_only_the_workspace() {
     let shown = format!("{:?}", Lbfgs::new(0.5_f64).history_size(7));
     assert!(shown.contains("history_size: 7") && shown.contains("work: Work(..)"), "{shown}");
 }
+
+/// SparseAdam coalesces a row given twice as torch's `coalesce()` does: one step with the
+/// row's values summed in the order given (a mutation survivor: a later duplicate's position
+/// `pos * cols` read as `pos / cols`, unseen when no test repeated a row of several columns).
+#[test]
+fn sparse_adam_sums_a_repeated_rows_values() {
+    let grads = [0.5, -1.0, 0.25, 2.0, 0.5, -0.75, -0.125, 1.5, 1.0];
+    let mut repeated = SparseAdam::new(0.1_f64).shape(&[4, 3]);
+    let mut a: Vec<f64> = (0..12).map(|i| i as f64 * 0.1).collect();
+    repeated.step_rows(&mut a, &[2, 0, 2], &grads).unwrap();
+    let mut summed = SparseAdam::new(0.1_f64).shape(&[4, 3]);
+    let mut b: Vec<f64> = (0..12).map(|i| i as f64 * 0.1).collect();
+    let row2: Vec<f64> = (0..3).map(|j| grads[j] + grads[6 + j]).collect();
+    summed.step_rows(&mut b, &[0, 2], &[&grads[3..6], &row2[..]].concat()).unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a[6..9], [0.6, 0.7, 0.8], "row 2 stepped");
+}
