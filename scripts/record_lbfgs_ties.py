@@ -23,6 +23,22 @@ def armijo_line(x):
 
 
 CASES = {
+    # (beside the ties) the zoom's stop on a narrow bracket whose ends are both nonzero: lr 1e-9,
+    # the first trial t = 1e-9 is below the Armijo line with a steep slope, so the search
+    # extrapolates; above 1.1e-9 every trial fails the Armijo test, so the next trial brackets
+    # [1e-9, t] and the zoom stops at once: the width times max|d| is below 1e-9 (torch's
+    # `abs(bracket[1] - bracket[0]) * d_norm`; the sum of the ends, or the width plus max|d|, is not).
+    "narrow": (dict(lr=1e-9, max_iter=1, max_eval=40, line_search_fn="strong_wolfe"),
+               lambda x, n: (0.0, 1.0) if n == 0 else (-2.0 * -x, 1.0) if -x <= 1.1e-9 else (1.0, 1.0),
+               "if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:",
+               "if abs(bracket[1] + bracket[0]) * d_norm < tolerance_change:"),
+    # (beside the ties) the zoom's Armijo test on a trial above the line at t but below the
+    # bracket's low end (f_new = f - 0.5 c1 t): torch makes it the high end; with
+    # `f - c1 t gtd` for the line it would end the search there.
+    "armijo_band": (dict(lr=1.0, max_iter=1, max_eval=20, line_search_fn="strong_wolfe"),
+                    lambda x, n: (1.0, 1.0) if n == 0 else (3.0, 1.0) if n == 1 else (1.0 - 0.5 * C1 * -x, 0.5),
+                    "if f_new > (f + c1 * t * gtd) or f_new >= bracket_f[low_pos]:",
+                    "if f_new > (f - c1 * t * gtd) or f_new >= bracket_f[low_pos]:"),
     # no line search, lr = 1e-10 * 2^30: the first step is s = -lr, then y = (1 - 2^-30) - 1 =
     # -2^-30, so ys = 1e-10 exactly, and torch's `ys > 1e-10` keeps no curvature pair.
     "curvature": (dict(lr=1e-10 * 2.0**30, max_iter=3),
@@ -68,9 +84,11 @@ def points(options, script, x0=0.0):
     return seen + [x.item()]
 
 
-def turned(line):
-    """torch's L-BFGS with the comparison on `line` taken the other way at a tie."""
-    flip = line.replace(" > ", " >= ", 1) if " > " in line else line.replace(" < ", " <= ", 1)
+def turned(line, flip=None):
+    """torch's L-BFGS with the comparison on `line` taken the other way at a tie (or `line`
+    replaced by `flip`)."""
+    if flip is None:
+        flip = line.replace(" > ", " >= ", 1) if " > " in line else line.replace(" < ", " <= ", 1)
     ns = dict(vars(L))
     src = inspect.getsource(L._strong_wolfe)
     step = inspect.getsource(L.LBFGS.step)
@@ -81,9 +99,9 @@ def turned(line):
 
 if __name__ == "__main__":
     print("torch", torch.__version__)
-    for name, (options, script, line) in CASES.items():
+    for name, (options, script, line, *flip) in CASES.items():
         got = points(options, script)
-        wolfe, step = turned(line)
+        wolfe, step = turned(line, *flip)
         saved = (L._strong_wolfe, L.LBFGS.step)
         ns = dict(vars(L), _strong_wolfe=wolfe)
         exec(inspect.cleandoc("\n" + step).replace("@_use_grad_for_differentiable", ""), ns)

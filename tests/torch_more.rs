@@ -573,6 +573,10 @@ fn a_reset_lbfgs_steps_as_a_fresh_one() {
 /// - the zoom's stop `width * max|d| < 1e-9` with the product exactly 1e-9 (lr 1e-9, g = 2): the
 ///   zoom goes on;
 /// - the zoom's Armijo test with its trial on the line, below the bracket's low end: it stops.
+///
+/// And two cases beside the ties: a zoom that stops at once on a narrow bracket whose ends are
+/// both nonzero (`|b1 - b0| max|d| < 1e-9`), and zoom trials above the Armijo line but below the
+/// bracket's low end, which become its high end.
 #[test]
 fn lbfgs_ties_resolve_as_torch() {
     // f + c1 t gtd from f = 1, gtd = -1, at x = -t
@@ -591,6 +595,49 @@ fn lbfgs_ties_resolve_as_torch() {
             Lbfgs::new(1.0).max_iter(3).tolerance_change(1.0),
             Box::new(|_, n| (1.0 - n as f64, 1.0)),
             &[0.0, -1.0, -1.0],
+        ),
+        (
+            "narrow",
+            Lbfgs::new(1e-9).max_iter(1).max_eval(40).line_search_fn(Some(LineSearch::StrongWolfe)),
+            Box::new(|x, n| match n {
+                0 => (0.0, 1.0),
+                _ if -x <= 1.1e-9 => (-2.0 * -x, 1.0),
+                _ => (1.0, 1.0),
+            }),
+            &[0.0, -1e-09, -1.1454972243679029e-09, -1e-09],
+        ),
+        (
+            "armijo_band",
+            strong_wolfe(1.0),
+            Box::new(|x, n| match n {
+                0 => (1.0, 1.0),
+                1 => (3.0, 1.0),
+                _ => (1.0 - 0.5 * 1e-4 * -x, 0.5),
+            }),
+            &[
+                0.0,
+                -1.0,
+                -0.05904144815590151,
+                -0.015445543456145704,
+                -0.02465970084321193,
+                -0.03192641163091663,
+                -0.03765727593612876,
+                -0.04217690065276457,
+                -0.045741285794574205,
+                -0.04855232481566578,
+                -0.05076924023409547,
+                -0.05251760229367403,
+                -0.05389644149789544,
+                -0.054983857883238514,
+                -0.055841444751593035,
+                -0.05651777743030468,
+                -0.05705116466974672,
+                -0.05747181852273144,
+                -0.05780356561179949,
+                -0.05806519671377133,
+                -0.05827153110456075,
+                -0.05904144815590151,
+            ],
         ),
         (
             "armijo_extrapolation",
