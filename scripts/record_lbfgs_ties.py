@@ -32,6 +32,12 @@ CASES = {
                lambda x, n: (0.0, 1.0) if n == 0 else (-2.0 * -x, 1.0) if -x <= 1.1e-9 else (1.0, 1.0),
                "if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:",
                "if abs(bracket[1] + bracket[0]) * d_norm < tolerance_change:"),
+    # (beside the ties) the extrapolation's `ls_iter > 1 and f_new >= f_prev`: the third trial is
+    # below the Armijo line but above the second, with the slope still steep: torch brackets.
+    "rise_late": (dict(lr=1.0, max_iter=1, max_eval=20, line_search_fn="strong_wolfe"),
+                  lambda x, n: [(0.0, 1.0), (-1.0, 1.0), (-2.0, 1.0), (-1.5, 1.0)][n] if n < 4 else (-1.6, 0.0),
+                  "if f_new > (f + c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev):",
+                  "if f_new > (f + c1 * t * gtd) or (ls_iter < 1 and f_new >= f_prev):"),
     # (beside the ties) the zoom's Armijo test on a trial above the line at t but below the
     # bracket's low end (f_new = f - 0.5 c1 t): torch makes it the high end; with
     # `f - c1 t gtd` for the line it would end the search there.

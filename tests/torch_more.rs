@@ -574,9 +574,10 @@ fn a_reset_lbfgs_steps_as_a_fresh_one() {
 ///   zoom goes on;
 /// - the zoom's Armijo test with its trial on the line, below the bracket's low end: it stops.
 ///
-/// And two cases beside the ties: a zoom that stops at once on a narrow bracket whose ends are
-/// both nonzero (`|b1 - b0| max|d| < 1e-9`), and zoom trials above the Armijo line but below the
-/// bracket's low end, which become its high end.
+/// And three cases beside the ties: a zoom that stops at once on a narrow bracket whose ends are
+/// both nonzero (`|b1 - b0| max|d| < 1e-9`); a third extrapolation trial below the Armijo line
+/// but above the second, which brackets (`ls_iter > 1 && f_new >= f_prev`); and zoom trials above
+/// the Armijo line but below the bracket's low end, which become its high end.
 #[test]
 fn lbfgs_ties_resolve_as_torch() {
     // f + c1 t gtd from f = 1, gtd = -1, at x = -t
@@ -605,6 +606,23 @@ fn lbfgs_ties_resolve_as_torch() {
                 _ => (1.0, 1.0),
             }),
             &[0.0, -1e-09, -1.1454972243679029e-09, -1e-09],
+        ),
+        (
+            "rise_late",
+            strong_wolfe(1.0),
+            Box::new(|_, n| if n < 4 { [(0.0, 1.0), (-1.0, 1.0), (-2.0, 1.0), (-1.5, 1.0)][n] } else { (-1.6, 0.0) }),
+            &[
+                0.0,
+                -1.0,
+                -10.0,
+                -10.09,
+                -10.002349468976224,
+                -10.000234946897622,
+                -10.000000022993266,
+                -10.000000002299327,
+                -10.000000000229933,
+                -10.0,
+            ],
         ),
         (
             "armijo_band",
