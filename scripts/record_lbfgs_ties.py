@@ -32,6 +32,13 @@ CASES = {
                lambda x, n: (0.0, 1.0) if n == 0 else (-2.0 * -x, 1.0) if -x <= 1.1e-9 else (1.0, 1.0),
                "if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:",
                "if abs(bracket[1] + bracket[0]) * d_norm < tolerance_change:"),
+    # (beside the ties) the extrapolation's Armijo test on a first trial above the line but below
+    # f (f_new = f - 0.5 c1 t), with a flat slope: torch brackets; with `f - c1 t gtd` for the
+    # line the search would end there.
+    "band_extrapolation": (dict(lr=1.0, max_iter=1, max_eval=20, line_search_fn="strong_wolfe"),
+                           lambda x, n: (1.0, 1.0) if n == 0 else (1.0 - 0.5 * C1 * -x, 0.5),
+                           "if f_new > (f + c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev):",
+                           "if f_new > (f - c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev):"),
     # (beside the ties) the extrapolation's `ls_iter > 1 and f_new >= f_prev`: the third trial is
     # below the Armijo line but above the second, with the slope still steep: torch brackets.
     "rise_late": (dict(lr=1.0, max_iter=1, max_eval=20, line_search_fn="strong_wolfe"),

@@ -574,10 +574,11 @@ fn a_reset_lbfgs_steps_as_a_fresh_one() {
 ///   zoom goes on;
 /// - the zoom's Armijo test with its trial on the line, below the bracket's low end: it stops.
 ///
-/// And three cases beside the ties: a zoom that stops at once on a narrow bracket whose ends are
-/// both nonzero (`|b1 - b0| max|d| < 1e-9`); a third extrapolation trial below the Armijo line
-/// but above the second, which brackets (`ls_iter > 1 && f_new >= f_prev`); and zoom trials above
-/// the Armijo line but below the bracket's low end, which become its high end.
+/// And four cases beside the ties: a zoom that stops at once on a narrow bracket whose ends are
+/// both nonzero (`|b1 - b0| max|d| < 1e-9`); a first trial above the Armijo line but below `f`,
+/// which brackets; a third extrapolation trial below the Armijo line but above the second, which
+/// brackets (`ls_iter > 1 && f_new >= f_prev`); and zoom trials above the Armijo line but below
+/// the bracket's low end, which become its high end.
 #[test]
 fn lbfgs_ties_resolve_as_torch() {
     // f + c1 t gtd from f = 1, gtd = -1, at x = -t
@@ -606,6 +607,35 @@ fn lbfgs_ties_resolve_as_torch() {
                 _ => (1.0, 1.0),
             }),
             &[0.0, -1e-09, -1.1454972243679029e-09, -1e-09],
+        ),
+        (
+            "band_extrapolation",
+            strong_wolfe(1.0),
+            Box::new(|x, n| if n == 0 { (1.0, 1.0) } else { (1.0 - 0.5 * 1e-4 * -x, 0.5) }),
+            &[
+                0.0,
+                -1.0,
+                -0.2616050916529198,
+                -0.4176676150980738,
+                -0.5407457409685076,
+                -0.6378108449625612,
+                -0.7143608764709608,
+                -0.7747317727334936,
+                -0.8223430544498385,
+                -0.8598915138401952,
+                -0.8895039660104391,
+                -0.9128577157453801,
+                -0.9312755631950519,
+                -0.9458007297541444,
+                -0.9572559480768014,
+                -0.9662900631959559,
+                -0.973414784321935,
+                -0.9790336690110779,
+                -0.9834649814219966,
+                -0.9869597193939474,
+                -0.9897158314348188,
+                -1.0,
+            ],
         ),
         (
             "rise_late",
