@@ -45,6 +45,10 @@ PROBLEMS = {
     # not t itself.
     "offset": (lambda x: 0.09267498312483102 * x + 0.6360798375510375 * x**2 - 0.07730046849569397 * x**3
                + torch.sin(2 * x), 1.0, 100, 1e-9),
+    # a x + b x^2 + c x^3 + sin(2x) from 0.5 (a random search): the zoom's insufficient-progress
+    # move picks the nearer end of a bracket narrower than its upper end's value.
+    "nearer_end": (lambda x: -1.270456204114326 * x - 0.8462233423735723 * x**2 + 0.13881488740118814 * x**3
+                   + torch.sin(2 * x), 0.5, 100, 1e-9),
 }
 
 

@@ -752,7 +752,7 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
     assert_eq!(seen[..3], [0.0, 0.1, 1.0], "{seen:?}");
 }
 
-/// Every point torch's L-BFGS evaluates (`max_iter` 3, strong Wolfe) on nine 1-D problems whose
+/// Every point torch's L-BFGS evaluates (`max_iter` 3, strong Wolfe) on ten 1-D problems whose
 /// line search takes branches no recorded trajectory takes, recorded from torch 2.15.0 by
 /// `scripts/record_strong_wolfe.py`:
 /// - `-x + 1.5x² - x³ + 0.02x⁴` from 0, `max_eval` 5: at t = 1 the cubic has no minimizer, so the
@@ -773,7 +773,9 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
 /// - `-3x + 0.2x² + 0.2x³ + sin 8x` from 1: the zoom's first trial passes the Armijo test but is
 ///   not below the bracket's low end, which alone makes it the bracket's high end;
 /// - `a x + b x² + c x³ + sin 2x` from 1 (coefficients from a random search): the zoom moves a
-///   trial near the end of a bracket whose lower end is not 0.
+///   trial near the end of a bracket whose lower end is not 0;
+/// - `a x + b x² + c x³ + sin 2x` from 0.5 (a random search): the insufficient-progress move picks
+///   the nearer end of a bracket narrower than its upper end's value.
 ///
 /// Each point moves by less than 1e-12 when every loss and gradient changes by 1e-15 (the script
 /// checks it). (Gaps found by mutation testing: `0.01 *` → `0.01 +` and `bmax - eps` →
@@ -781,7 +783,7 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
 #[test]
 fn strong_wolfe_trial_points_match_torch() {
     type Problem = (fn(f64) -> (f64, f64), f64, usize, f64, &'static [f64]);
-    let problems: [Problem; 9] = [
+    let problems: [Problem; 10] = [
         (
             |x| (-x + 1.5 * x * x - x * x * x + 0.02 * x.powi(4), -1.0 + 3.0 * x - 3.0 * x * x + 0.08 * x.powi(3)),
             0.0,
@@ -908,6 +910,30 @@ fn strong_wolfe_trial_points_match_torch() {
                 -0.5943685368887062,
                 -0.5958688870672783,
                 -0.5944222766180152,
+            ],
+        ),
+        (
+            |x| {
+                let (a, b, c) = (-1.270456204114326, -0.8462233423735723, 0.13881488740118814);
+                (
+                    a * x + b * x * x + c * x * x * x + (2.0 * x).sin(),
+                    a + 2.0 * b * x + 3.0 * c * x * x + 2.0 * (2.0 * x).cos(),
+                )
+            },
+            0.5,
+            100,
+            1e-9,
+            &[
+                0.5,
+                1.4319637692007277,
+                3.9909565281076986,
+                19.713055868386878,
+                4.789354166292952,
+                6.281724336502345,
+                5.124091323249331,
+                8.13956033758728,
+                5.190012043687397,
+                5.188547809315521,
             ],
         ),
     ];
