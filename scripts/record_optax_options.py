@@ -112,6 +112,10 @@ RULES = {
     "polyak_sgd": ("optax_polyak_sgd_options.json", {
         "max_lr": dict(max_learning_rate=0.01),
         "f_min_sps_plus": dict(max_learning_rate=0.5, f_min=0.5, variant="sps+"),
+        # f_min above the loss from the start (512): plain SPS takes the negative gap as it is, and
+        # climbs; sps+ clamps it at 0, and stays
+        "f_min_above_loss": dict(max_learning_rate=0.5, f_min=600.0),
+        "f_min_above_loss_sps_plus": dict(max_learning_rate=0.5, f_min=600.0, variant="sps+"),
         "eps": dict(max_learning_rate=1.0, eps=1e3),
     }),
     "rmsprop_bias": ("optax_rmsprop_bias_options.json", {

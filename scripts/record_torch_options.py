@@ -117,6 +117,8 @@ RULES = {
         "opt_eps": dict(lr=0.05, eps=(1e-3, 1e-2)),
         "opt_d": dict(lr=0.05, d=2.0),
         "opt_maximize": dict(lr=0.05, maximize=True, weight_decay=0.1),
+        # lr above 1/sqrt(t) from step 5 on: torch's rho_t = min(lr, 1/sqrt(t)) takes the second
+        "opt_lr_above_rho": dict(lr=0.5),
     }),
     "Muon": (MATRICES, {
         "opt_weight_decay": dict(lr=0.02, weight_decay=0.5),

@@ -415,6 +415,7 @@ fn a_reset_rule_steps_as_a_fresh_one() {
         vec![
             ("Sgd, initial buffer", Box::new(Sgd::new(0.1).momentum(0.9).initial_buffer(0.0))),
             ("Sgd, optax", Box::new(Sgd::new(0.1).form(Form::Optax).momentum(0.9))),
+            ("Adafactor, optax momentum", Box::new(Adafactor::new(0.1).form(Form::Optax).momentum(Some(0.9)))),
         ]
     };
     let fresh = || all_rules().into_iter().chain(matrix_rules()).chain(restarting());
