@@ -24,6 +24,9 @@ VARIANTS = {
     "no_parameter_scale": dict(learning_rate=0.05, min_dim_size_to_factor=2, multiply_by_parameter_scale=False),
     "eps": dict(learning_rate=0.05, min_dim_size_to_factor=2, eps=1e-3),
     "unfactored": dict(learning_rate=0.05, factored=False),
+    # factored=False where factoring would apply (min_dim_size_to_factor 2): the second moment
+    # stays whole
+    "unfactored_small": dict(learning_rate=0.05, factored=False, min_dim_size_to_factor=2),
 }
 
 

@@ -90,6 +90,8 @@ RULES = {
     }),
     "fromage": ("optax_fromage_options.json", {
         "min_norm": dict(learning_rate=0.05, min_norm=20.0),
+        # from zero parameters with min_norm 0: the parameters' norm is 0, so the trust ratio is 1
+        "zero_init_min_norm_0": dict(learning_rate=0.05, min_norm=0.0),
     }),
     "sm3": ("optax_sm3_options.json", {
         "momentum": dict(learning_rate=0.1, momentum=0.5),
@@ -157,9 +159,9 @@ for name, (file, variants) in RULES.items():
     for variant, hyper in variants.items():
         # polyak_sgd needs the loss: quadratic only; a zero start: fixed_grads only
         problems = ["quadratic"] if name == "polyak_sgd" else ["quadratic", "fixed_grads"]
-        for problem in ["fixed_grads"] if variant == "zero_init" else problems:
+        for problem in ["fixed_grads"] if variant.startswith("zero_init") else problems:
             init, grads, grad, steps = vector_problem(problem)
-            if variant == "zero_init":
+            if variant.startswith("zero_init"):
                 init = [0.0] * len(init)
             x = jnp.array(init, dtype=jnp.float64)
             value = quadratic_loss if name == "polyak_sgd" else None
