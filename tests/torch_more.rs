@@ -512,6 +512,50 @@ fn lbfgs_stops_on_the_step_not_on_a_loss_tie() {
     assert_eq!((x, opt.n_iters(), opt.func_evals()), (vec![-0.25, -0.25], 1, 2));
 }
 
+/// torch's Adafactor divides the outer product of the row and column statistics by the rows'
+/// mean clamped at `eps1`, then clamps the estimate at `eps1^2`. The first clamp shows only when
+/// the rows' mean is below `eps1` while some estimate stays above `eps1^2`: gradients whose mean
+/// square (about 1.5 here) is under `eps1` (2) and concentrated in one column (a mutation
+/// survivor: the row statistic scaled by `n^2` instead of `1/n`, which that clamp alone sees).
+/// A 4x6 matrix, lr 0.05, `eps` (2, 1e-3), column 0 of the gradient `3 - k`, the rest
+/// `0.1 (k + 1)`, three steps; torch 2.15.0, float64.
+#[test]
+fn adafactor_clamps_the_row_mean_at_eps1() {
+    let torch = [
+        0.4530561741149045,
+        0.4446881449573357,
+        0.39468814495733573,
+        0.3446881449573357,
+        0.2946881449573357,
+        0.24468814495733573,
+        0.15305617411490446,
+        0.1446881449573357,
+        0.09468814495733567,
+        0.04468814495733569,
+        -0.005311855042664297,
+        -0.055311855042664344,
+        -0.14694382588509558,
+        -0.1553118550426643,
+        -0.20531185504266433,
+        -0.2553118550426643,
+        -0.30531185504266434,
+        -0.3553118550426644,
+        -0.4469438258850955,
+        -0.45531185504266436,
+        -0.5053118550426644,
+        -0.5553118550426644,
+        -0.6053118550426645,
+        -0.6553118550426645,
+    ];
+    let mut opt = Adafactor::new(0.05_f64).eps(Some(2.0), 1e-3).shape(&[4, 6]);
+    let mut p: Vec<f64> = (0..24).map(|k| 0.5 - 0.05 * k as f64).collect();
+    for k in 0..3 {
+        let g: Vec<f64> = (0..24).map(|i| if i % 6 == 0 { 3.0 - k as f64 } else { 0.1 * (k + 1) as f64 }).collect();
+        opt.step(&mut p, &g).unwrap();
+    }
+    assert!(common::rel_err(&p, &torch) <= TOL, "{p:?}");
+}
+
 /// RAdam rectifies only when `rho_t > 5` (torch's test): with `beta2 = 0.8397685748659791`,
 /// `rho_6` is exactly 5.0 (as torch and this crate compute it: `powf` both), so step 6 takes the
 /// plain bias-corrected step and step 7 the first rectified one. torch 2.15.0, float64, lr 0.1,
