@@ -651,6 +651,20 @@ fn prodigy_in_groups_is_one_estimate_over_the_group() {
         views.step_tensors(&mut [&mut w, &mut b], &[&gv[..2], &gv[2..]]).unwrap();
     }
     assert_eq!(p, [w, b].concat());
+    // two Prodigy groups are two estimates, each over its own tensors only: the steps of two
+    // separate optimizers (a mutation survivor summed the other group's tensors in)
+    let mut two = Groups::new(layout).group(&["w"], Prodigy::new(1.0_f64)).group(&["b"], Prodigy::new(1.0_f64));
+    let (mut ow, mut ob) = (Prodigy::new(1.0_f64), Prodigy::new(1.0_f64));
+    let (mut p, mut w, mut b) = (vec![1.0, -2.0, 0.5], vec![1.0, -2.0], vec![0.5]);
+    for k in 0..20 {
+        let g: Vec<f64> = p.iter().map(|x| 2.0 * x + k as f64 * 0.01).collect();
+        two.step(&mut p, &g).unwrap();
+        let gw: Vec<f64> = w.iter().map(|x| 2.0 * x + k as f64 * 0.01).collect();
+        let gb: Vec<f64> = b.iter().map(|x| 2.0 * x + k as f64 * 0.01).collect();
+        ow.step(&mut w, &gw).unwrap();
+        ob.step(&mut b, &gb).unwrap();
+    }
+    assert_eq!(p, [w, b].concat());
 }
 
 /// optax's `scale_by_rss` divides only where the sum of squares is positive
