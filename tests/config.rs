@@ -267,3 +267,11 @@ fn sparse_adam_sums_a_repeated_rows_values() {
     assert_eq!(a, b);
     assert_ne!(a[6..9], [0.6, 0.7, 0.8], "row 2 stepped");
 }
+
+/// `Debug` names a rule's schedule function by its type, `fn(u64) -> f64` (function pointers print
+/// no useful value; a mutation survivor printed nothing).
+#[test]
+fn debug_shows_a_schedule_function_by_its_type() {
+    let shown = format!("{:?}", AdEmaMix::new(0.1_f64).alpha_fn(|t| t as f64));
+    assert!(shown.contains("alpha_fn: Some(fn(u64) -> f64)"), "{shown}");
+}
