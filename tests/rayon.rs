@@ -107,4 +107,9 @@ fn groups_step_tensors_in_parallel_as_serially() {
         assert_eq!(p, before);
         assert_eq!(opt.steps(), 1);
     });
+    // one tensor above the split threshold: nothing to split between tensors, so the step goes
+    // to the rule's own parallel split (a mutation survivor split a list of one, forever)
+    let one = Layout::new().tensor("emb", &[1000, 300]);
+    let single = || Groups::<f32>::new(one.clone()).group(&["emb"], AdamW::new(1e-3));
+    assert!(run(1, &mut single(), 300_000) == run(2, &mut single(), 300_000));
 }
