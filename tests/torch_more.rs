@@ -625,8 +625,8 @@ fn a_reset_lbfgs_steps_as_a_fresh_one() {
 /// the bracket's low end, which become its high end.
 #[test]
 fn lbfgs_ties_resolve_as_torch() {
-    // f + c1 t gtd from f = 1, gtd = -1, at x = -t
-    let armijo_line = |x: f64| 1.0 + 1e-4 * -x * -1.0;
+    // f + c1 t gtd from f = 1, gtd = -1, at x = -t: 1 + (c1 t)(-1), which is 1 - c1 t exactly
+    let armijo_line = |x: f64| 1.0 - 1e-4 * -x;
     type Script = Box<dyn Fn(f64, usize) -> (f64, f64)>;
     let strong_wolfe = |lr: f64| Lbfgs::new(lr).max_iter(1).max_eval(20).line_search_fn(Some(LineSearch::StrongWolfe));
     let cases: Vec<(&str, Lbfgs<f64>, Script, &[f64])> = vec![
