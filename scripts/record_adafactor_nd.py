@@ -27,6 +27,8 @@ VARIANTS = {
     # factored=False where factoring would apply (min_dim_size_to_factor 2): the second moment
     # stays whole
     "unfactored_small": dict(learning_rate=0.05, factored=False, min_dim_size_to_factor=2),
+    # unfactored with an eps that shows against g^2 (the default 1e-30 does not)
+    "unfactored_eps": dict(learning_rate=0.05, factored=False, eps=1e-2),
 }
 
 
