@@ -796,6 +796,11 @@ fn strong_wolfe_extrapolates_at_most_ten_times() {
     assert_eq!(seen[..3], [0.0, 0.1, 1.0], "{seen:?}");
 }
 
+/// `a x + b x² + c x³ + sin 2x` and its derivative (two of the strong-Wolfe problems).
+fn cubic_sine2(x: f64, a: f64, b: f64, c: f64) -> (f64, f64) {
+    (a * x + b * x * x + c * x * x * x + (2.0 * x).sin(), a + 2.0 * b * x + 3.0 * c * x * x + 2.0 * (2.0 * x).cos())
+}
+
 /// Every point torch's L-BFGS evaluates (`max_iter` 3, strong Wolfe) on ten 1-D problems whose
 /// line search takes branches no recorded trajectory takes, recorded from torch 2.15.0 by
 /// `scripts/record_strong_wolfe.py`:
@@ -933,13 +938,7 @@ fn strong_wolfe_trial_points_match_torch() {
             ],
         ),
         (
-            |x| {
-                let (a, b, c) = (0.09267498312483102, 0.6360798375510375, -0.07730046849569397);
-                (
-                    a * x + b * x * x + c * x * x * x + (2.0 * x).sin(),
-                    a + 2.0 * b * x + 3.0 * c * x * x + 2.0 * (2.0 * x).cos(),
-                )
-            },
+            |x| cubic_sine2(x, 0.09267498312483102, 0.6360798375510375, -0.07730046849569397),
             1.0,
             100,
             1e-9,
@@ -957,13 +956,7 @@ fn strong_wolfe_trial_points_match_torch() {
             ],
         ),
         (
-            |x| {
-                let (a, b, c) = (-1.270456204114326, -0.8462233423735723, 0.13881488740118814);
-                (
-                    a * x + b * x * x + c * x * x * x + (2.0 * x).sin(),
-                    a + 2.0 * b * x + 3.0 * c * x * x + 2.0 * (2.0 * x).cos(),
-                )
-            },
+            |x| cubic_sine2(x, -1.270456204114326, -0.8462233423735723, 0.13881488740118814),
             0.5,
             100,
             1e-9,
